@@ -1,0 +1,103 @@
+"""What a check returns: a verdict, a one-line summary and a table of findings.
+
+Every check in the library is a pure function that returns a :class:`CheckResult`. The assert
+form (:func:`enforce`) turns a failing result into an ``AssertionError`` whose message is the
+rendered table, and a result without a verdict into a pytest skip, so that a check that cannot
+decide never passes by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["pass", "fail", "skip"]
+
+_MAX_CELL = 60
+
+
+def _cell(value: object) -> str:
+    """Format one table cell: floats to 4 significant digits, long text cut with an ellipsis."""
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+    elif value is None:
+        text = "-"
+    else:
+        text = str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small, plain-text table of findings (one row per column, slice, feature...)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"row {row!r} has {len(row)} cells, expected {len(self.columns)}")
+
+    def render(self, max_rows: int = 20) -> str:
+        """Render as aligned plain text; rows beyond ``max_rows`` are counted, not shown."""
+        shown = [tuple(_cell(v) for v in row) for row in self.rows[:max_rows]]
+        header = tuple(self.columns)
+        widths = [max(len(c), *(len(r[i]) for r in shown)) for i, c in enumerate(header)]
+
+        def line(cells: Sequence[str]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+        out = [line(header), line(["-" * w for w in widths])]
+        out.extend(line(r) for r in shown)
+        hidden = len(self.rows) - len(shown)
+        if hidden > 0:
+            out.append(f"... and {hidden} more row{'s' if hidden != 1 else ''}")
+        return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check.
+
+    ``verdict`` is ``"pass"``, ``"fail"`` or ``"skip"`` (no verdict could be reached, e.g. too
+    few labelled rows). ``summary`` says in a line what was checked, with which method and
+    threshold. ``table`` lists the findings (for a failure: what was wrong, where, expected versus
+    observed). ``metrics`` holds JSON-safe numbers worth keeping in the history store.
+    """
+
+    check: str
+    verdict: Verdict
+    summary: str
+    table: Table | None = None
+    rubric_id: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def message(self) -> str:
+        """The full human-readable report: summary line, notes, then the table."""
+        head = f"{self.check}: {self.verdict.upper()}: {self.summary}"
+        parts = [head, *self.notes]
+        if self.table is not None and self.table.rows:
+            parts.append(self.table.render())
+        return "\n".join(parts)
+
+
+def enforce(result: CheckResult) -> CheckResult:
+    """Assert form of a check: raise on failure, skip without a verdict, return on a pass."""
+    if result.verdict == "fail":
+        raise AssertionError(result.message())
+    if result.verdict == "skip":
+        import pytest
+
+        pytest.skip(result.message())
+    return result

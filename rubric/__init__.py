@@ -1,0 +1,1 @@
+"""The rubric definitions shipped with pytest-mltestscore (data files; see breck2017.toml)."""
