@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Install (when missing) and start the servers the test suite talks to:
+#   - PostgreSQL (Debian package `postgresql`), role/password/database `mlts` on 127.0.0.1:5432
+#   - Prometheus Pushgateway (Debian package `prometheus-pushgateway`) on 127.0.0.1:9091
+# Idempotent: running it again with everything up changes nothing. Exports nothing: the caller
+# (.ci/run) sets MLTESTSCORE_TEST_POSTGRES_URL / MLTESTSCORE_TEST_PUSHGATEWAY_URL /
+# MLTESTSCORE_REQUIRE_SERVERS. Meant for CI containers running as root.
+set -euo pipefail
+
+PG_ROLE=mlts
+PG_PASSWORD=mlts
+PG_DB=mlts
+PG_HOST=127.0.0.1
+PG_PORT=5432
+PUSHGATEWAY_ADDR=127.0.0.1:9091
+PUSHGATEWAY_BIN=/usr/bin/prometheus-pushgateway
+PUSHGATEWAY_LOG=/tmp/mltestscore-pushgateway.log
+WAIT_SECONDS=${MLTESTSCORE_SERVER_WAIT_SECONDS:-60}
+
+log() { echo "start_servers: $*"; }
+die() { echo "start_servers: ERROR: $*" >&2; exit 1; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    die "must run as root (installs Debian packages, runs pg_ctlcluster and su postgres)"
+fi
+
+# --- install --------------------------------------------------------------------------------
+missing=()
+command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+[ -x "$PUSHGATEWAY_BIN" ] || missing+=(prometheus-pushgateway)
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q || die "apt-get update failed"
+    apt-get install -y -q "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+else
+    log "postgresql and prometheus-pushgateway already installed"
+fi
+
+# Is something accepting TCP connections on host:port? (bash's /dev/tcp, no extra tools.)
+port_open() {
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+wait_port() {  # name host port
+    local name=$1 host=$2 port=$3 waited=0
+    until port_open "$host" "$port"; do
+        if [ "$waited" -ge "$WAIT_SECONDS" ]; then
+            return 1
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    log "$name is listening on $host:$port"
+}
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+PG_VERSION=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+[ -n "$PG_VERSION" ] || die "no PostgreSQL server under /usr/lib/postgresql after install"
+
+if ! pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {found=1} END {exit !found}'; then
+    log "creating cluster $PG_VERSION/main on port $PG_PORT"
+    pg_createcluster "$PG_VERSION" main --port "$PG_PORT" >/dev/null
+fi
+cluster_port=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $3}')
+[ "$cluster_port" = "$PG_PORT" ] \
+    || die "cluster $PG_VERSION/main uses port $cluster_port, expected $PG_PORT (see pg_lsclusters)"
+cluster_status=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $4}')
+if [ "$cluster_status" != "online" ]; then
+    log "starting cluster $PG_VERSION/main"
+    pg_ctlcluster "$PG_VERSION" main start \
+        || die "pg_ctlcluster $PG_VERSION main start failed; see /var/log/postgresql/postgresql-$PG_VERSION-main.log"
+else
+    log "cluster $PG_VERSION/main already online"
+fi
+
+wait_port PostgreSQL "$PG_HOST" "$PG_PORT" \
+    || die "PostgreSQL not listening on $PG_HOST:$PG_PORT after ${WAIT_SECONDS}s; see /var/log/postgresql/postgresql-$PG_VERSION-main.log"
+waited=0
+until su postgres -c "pg_isready -q -h $PG_HOST -p $PG_PORT"; do
+    [ "$waited" -ge "$WAIT_SECONDS" ] && die "PostgreSQL on $PG_HOST:$PG_PORT not accepting connections after ${WAIT_SECONDS}s"
+    sleep 1
+    waited=$((waited + 1))
+done
+
+psql_admin() {  # run one SQL statement as the postgres superuser over the local socket
+    su postgres -c "psql -p $PG_PORT -v ON_ERROR_STOP=1 -tAc \"$1\""
+}
+if [ "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" != "1" ]; then
+    log "creating role $PG_ROLE"
+    psql_admin "CREATE ROLE $PG_ROLE LOGIN PASSWORD '$PG_PASSWORD'" >/dev/null
+else
+    # Keep the documented password even if someone changed it.
+    psql_admin "ALTER ROLE $PG_ROLE LOGIN PASSWORD '$PG_PASSWORD'" >/dev/null
+fi
+if [ "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != "1" ]; then
+    log "creating database $PG_DB owned by $PG_ROLE"
+    su postgres -c "createdb -p $PG_PORT -O $PG_ROLE $PG_DB"
+fi
+# Check the credentials the tests will use, over TCP with the password.
+PGPASSWORD=$PG_PASSWORD psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DB" -tAc "SELECT 1" >/dev/null \
+    || die "cannot log in as $PG_ROLE to database $PG_DB on $PG_HOST:$PG_PORT with the password"
+log "PostgreSQL ready: postgresql://$PG_ROLE:$PG_PASSWORD@$PG_HOST:$PG_PORT/$PG_DB"
+
+# --- Pushgateway ----------------------------------------------------------------------------
+pg_host=${PUSHGATEWAY_ADDR%:*}
+pg_port_push=${PUSHGATEWAY_ADDR##*:}
+if port_open "$pg_host" "$pg_port_push"; then
+    log "something already listens on $PUSHGATEWAY_ADDR; assuming it is the Pushgateway"
+else
+    log "starting the Pushgateway on $PUSHGATEWAY_ADDR (log: $PUSHGATEWAY_LOG)"
+    nohup "$PUSHGATEWAY_BIN" --web.listen-address="$PUSHGATEWAY_ADDR" \
+        >"$PUSHGATEWAY_LOG" 2>&1 </dev/null &
+    disown || true
+fi
+wait_port Pushgateway "$pg_host" "$pg_port_push" \
+    || die "Pushgateway not listening on $PUSHGATEWAY_ADDR after ${WAIT_SECONDS}s; see $PUSHGATEWAY_LOG"
+log "Pushgateway ready: http://$PUSHGATEWAY_ADDR"
