@@ -1,0 +1,73 @@
+"""Adapters over "any model with predict/predict_proba" (scikit-learn, XGBoost, plain objects).
+
+Checks never call model methods directly: they go through :func:`predict_for` so that the
+choice between hard labels, probabilities and numeric values is made in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .metrics import Metric, Task, get_metric
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def has_proba(model: object) -> bool:
+    """Whether the model exposes a callable ``predict_proba``."""
+    return callable(getattr(model, "predict_proba", None))
+
+
+def infer_task(model: object, y: object = None) -> Task:
+    """Classification when the model has ``predict_proba`` or labels look categorical."""
+    if has_proba(model) or hasattr(model, "classes_"):
+        return "classification"
+    if y is not None:
+        arr = np.asarray(y)
+        if arr.dtype.kind in "OUSb":
+            return "classification"
+    return "regression"
+
+
+def classes_of(model: object) -> npt.NDArray[Any] | None:
+    """The class labels in the order of ``predict_proba`` columns, when the model says."""
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else np.asarray(classes)
+
+
+def feature_names(model: object, fallback: Sequence[str] | None = None) -> list[str] | None:
+    """Feature names the model was fitted on (``feature_names_in_``), else the fallback."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    return list(fallback) if fallback is not None else None
+
+
+def predict_for(model: Any, X: pd.DataFrame | npt.ArrayLike, needs: str) -> npt.NDArray[Any]:
+    """The model output a metric needs: ``label``, ``value``, ``score`` (1-D) or ``proba`` (2-D)."""
+    if needs in ("label", "value"):
+        return np.asarray(model.predict(X))
+    if not has_proba(model):
+        raise ValueError(
+            f"{type(model).__name__} has no predict_proba, which a probability metric needs"
+        )
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    if needs == "score":
+        if proba.ndim != 2 or proba.shape[1] != 2:
+            raise ValueError("a positive-class score needs a binary classifier")
+        return proba[:, 1]
+    return proba
+
+
+def evaluate(model: Any, X: pd.DataFrame | npt.ArrayLike, y: object, metric: str | Metric) -> float:
+    """Score ``model`` on ``(X, y)`` with the named metric, using the output the metric needs."""
+    m = get_metric(metric) if isinstance(metric, str) else metric
+    out = predict_for(model, X, m.needs)
+    if m.needs == "proba":
+        return m.fn(y, out, classes_of(model))
+    return m.fn(y, out)
