@@ -1,0 +1,229 @@
+"""``[tool.mltestscore]`` from pyproject.toml, validated once into frozen settings.
+
+Every problem is a :class:`ConfigError` whose message names the file, the key and what was
+expected (with a did-you-mean for typos); the plugin turns it into a pytest usage error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .rubric import DEFAULT_RUBRIC, Rubric, suggest, tomllib
+
+SECTION = "tool.mltestscore"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is meant for the user as it is."""
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A test done by hand, with where its results are written down."""
+
+    item: str
+    evidence: str
+    date: dt.date
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one session (CLI > pyproject > defaults)."""
+
+    file: Path | None
+    root: Path
+    min_score: float | None = None
+    rubric: str = DEFAULT_RUBRIC
+    manual_max_age_days: int = 365
+    manual: Mapping[str, Attestation] = field(default_factory=dict)
+    table: Mapping[str, Any] = field(default_factory=dict)
+
+    def where(self, key: str) -> str:
+        return f"{self.file.name if self.file else 'pyproject.toml'}: [{SECTION}] {key}"
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{value!r}"
+
+
+class _Reader:
+    """Type-checked access to one TOML table, producing messages that name file and key."""
+
+    def __init__(self, file: Path | None, prefix: str, table: Mapping[str, Any]):
+        self.file, self.prefix, self.table = file, prefix, table
+
+    def where(self, key: str) -> str:
+        name = str(self.file) if self.file else "pyproject.toml"
+        return f"{name}: [{self.prefix}] {key}"
+
+    def fail(self, key: str, expected: str, value: object) -> ConfigError:
+        return ConfigError(f"{self.where(key)}: expected {expected}, got {_type_name(value)}")
+
+    def check_keys(self, allowed: list[str]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise ConfigError(
+                    f"{self.where(key)}: unknown key{suggest(key, allowed)} "
+                    f"(valid keys: {', '.join(allowed)})"
+                )
+
+    def number(self, key: str, lo: float, hi: float | None = None) -> float | None:
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        rng = f"from {lo:g} to {hi:g}" if hi is not None else f"of at least {lo:g}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"a number {rng}", value)
+        if not math.isfinite(value) or value < lo or (hi is not None and value > hi):
+            raise self.fail(key, f"a number {rng}", value)
+        return float(value)
+
+    def integer(self, key: str, lo: int) -> int | None:
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise self.fail(key, f"a whole number of at least {lo}", value)
+        return value
+
+    def string(self, key: str) -> str | None:
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "a non-empty string", value)
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        value = self.table.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "a table", value)
+        return _Reader(self.file, f"{self.prefix}.{key}", value)
+
+
+CORE_KEYS = ["min_score", "rubric", "manual_max_age_days", "manual"]
+# Keys whose tables are validated by the modules that own them (assets, checks, history...).
+EXTENSION_KEYS: dict[str, Callable[[Settings], object]] = {}
+_MANUAL_KEYS = ["evidence", "date", "by"]
+
+
+def find_pyproject(rootpath: Path, inipath: Path | None) -> Path | None:
+    """The pyproject.toml that holds our table: pytest's ini file if it is one, else rootdir's."""
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    candidate = rootpath / "pyproject.toml"
+    return candidate if candidate.is_file() else None
+
+
+def read_table(file: Path | None) -> dict[str, Any]:
+    """The raw ``[tool.mltestscore]`` table of ``file`` ({} when absent)."""
+    if file is None:
+        return {}
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    table = data.get("tool", {}).get("mltestscore", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: [{SECTION}] must be a table, got {_type_name(table)}")
+    return table
+
+
+def _attestation(reader: _Reader, item: str, today: dt.date) -> Attestation:
+    reader.check_keys(_MANUAL_KEYS)
+    if "evidence" not in reader.table:
+        raise ConfigError(
+            f"{reader.where('evidence')}: missing; an attestation needs the link or path where "
+            "the results are written down"
+        )
+    evidence = reader.string("evidence")
+    assert evidence is not None
+    if "date" not in reader.table:
+        raise ConfigError(
+            f"{reader.where('date')}: missing; an attestation needs the date the test was done, "
+            "as a TOML date such as 2026-10-01"
+        )
+    raw_date = reader.table["date"]
+    if isinstance(raw_date, dt.datetime):
+        date = (raw_date.astimezone(dt.timezone.utc) if raw_date.tzinfo else raw_date).date()
+    elif isinstance(raw_date, dt.date):
+        date = raw_date
+    else:
+        hint = " (write it unquoted)" if isinstance(raw_date, str) else ""
+        raise reader.fail("date", f"a TOML date such as 2026-10-01{hint}", raw_date)
+    if date > today:
+        raise ConfigError(f"{reader.where('date')}: {date} is in the future (today is {today} UTC)")
+    by = reader.string("by")
+    return Attestation(item=item, evidence=evidence, date=date, by=by)
+
+
+def load_settings(
+    file: Path | None,
+    root: Path,
+    *,
+    today: dt.date,
+    rubric_override: str | None = None,
+    min_score_override: float | None = None,
+    load_rubric: Callable[[str, Path], Rubric],
+) -> tuple[Settings, Rubric]:
+    """Read, validate and resolve the config; CLI values override the file's."""
+    table = read_table(file)
+    reader = _Reader(file, SECTION, table)
+    reader.check_keys(CORE_KEYS + sorted(EXTENSION_KEYS))
+
+    rubric_name = rubric_override or reader.string("rubric") or DEFAULT_RUBRIC
+    rubric_base = root if rubric_override is None else Path.cwd()
+    rubric = load_rubric(rubric_name, rubric_base)
+
+    min_score = reader.number("min_score", 0.0, rubric.max_score)
+    if min_score_override is not None:
+        min_score = min_score_override
+    if min_score is not None and min_score > rubric.max_score:
+        raise ConfigError(
+            f"--ml-score-min={min_score:g}: the highest possible score of rubric {rubric.id!r} "
+            f"is {rubric.max_score:g}"
+        )
+    max_age = reader.integer("manual_max_age_days", 1)
+
+    manual_reader = reader.sub("manual")
+    manual: dict[str, Attestation] = {}
+    for raw_id, body in manual_reader.table.items():
+        item = rubric.normalize(raw_id)
+        if item is None:
+            close = ", ".join(rubric.closest(raw_id))
+            raise ConfigError(
+                f"{manual_reader.where(raw_id)}: unknown rubric id {raw_id!r}; closest valid ids: "
+                f"{close}"
+            )
+        if item in manual:
+            raise ConfigError(f"{manual_reader.where(raw_id)}: a second attestation for {item}")
+        if not isinstance(body, dict):
+            raise manual_reader.fail(raw_id, "a table with evidence and date", body)
+        manual[item] = _attestation(manual_reader.sub(raw_id), item, today)
+
+    settings = Settings(
+        file=file,
+        root=root,
+        min_score=min_score,
+        rubric=rubric_name,
+        manual_max_age_days=365 if max_age is None else max_age,
+        manual=manual,
+        table=table,
+    )
+    return settings, rubric

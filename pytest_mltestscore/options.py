@@ -1,0 +1,50 @@
+"""Command-line option names (tests import these) and their argparse validators."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+from .rubric import suggest
+
+ML_SCORE = "--ml-score"
+ML_SCORE_MIN = "--ml-score-min"
+ML_SCORE_REPORT = "--ml-score-report"
+ML_SCORE_RUBRIC = "--ml-score-rubric"
+
+REPORT_TYPES = ["term", "term-missing", "json", "markdown"]
+REPORT_NEEDS_PATH = {"json", "markdown"}
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    kind: str
+    path: str | None = None
+
+
+def parse_min_score(text: str) -> float:
+    """A number from 0 to 7 (the rubric in use may lower the upper bound)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 7, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 7, got {text!r}")
+    return value
+
+
+def parse_report(text: str) -> ReportSpec:
+    """``TYPE[:PATH]``: term, term-missing, json:PATH, markdown:PATH."""
+    kind, sep, path = text.partition(":")
+    kind = kind.strip()
+    if kind not in REPORT_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"unknown report type {kind!r}{suggest(kind, REPORT_TYPES)} "
+            f"(expected one of: {', '.join(REPORT_TYPES)}; json and markdown take :PATH)"
+        )
+    if kind in REPORT_NEEDS_PATH and not path.strip():
+        raise argparse.ArgumentTypeError(f"report type {kind!r} needs a path: {kind}:PATH")
+    if kind not in REPORT_NEEDS_PATH and sep:
+        raise argparse.ArgumentTypeError(f"report type {kind!r} takes no path, got {text!r}")
+    return ReportSpec(kind, path.strip() or None)

@@ -1,0 +1,172 @@
+"""The run's report as a plain dict (JSON schema version 1), and its Markdown rendering.
+
+The dict is built once from the :class:`~pytest_mltestscore.scoring.ScoreResult`; the JSON file,
+the Markdown summary and the terminal scorecard all render that same dict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .rubric import Rubric
+from .scoring import ScoreResult
+
+SCHEMA_VERSION = 1
+STATUS_MARK = {
+    "automated": "automated",
+    "manual": "manual",
+    "failing": "FAILING",
+    "stale": "stale",
+    "missing": "missing",
+}
+
+
+def build_report(
+    result: ScoreResult, *, created: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON-safe report dict of a scored run (field order as in the contract)."""
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "plugin_version": __version__,
+        "created": created,
+        "rubric": result.rubric_id,
+        "score": result.score,
+        "max_score": result.max_score,
+        "band": result.band,
+        "min_score": result.min_score,
+        "passed": result.passed,
+        "sections": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "score": s.score,
+                "max_score": s.max_score,
+                "items": [
+                    {
+                        "id": i.id,
+                        "title": i.title,
+                        "status": i.status,
+                        "points": i.points,
+                        "tests": [{"nodeid": t.nodeid, "outcome": t.outcome} for t in i.tests],
+                        "manual": None
+                        if i.manual is None
+                        else {
+                            "evidence": i.manual.evidence,
+                            "date": i.manual.date.isoformat(),
+                            "by": i.manual.by,
+                        },
+                    }
+                    for i in s.items
+                ],
+            }
+            for s in result.sections
+        ],
+    }
+    if extra:
+        report.update(extra)
+    return report
+
+
+def scoring_fields(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without the fields that differ between identical runs (time, version)."""
+    return {k: v for k, v in report.items() if k not in ("created", "plugin_version")}
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (no torn files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2) + "\n"
+
+
+def fmt_points(value: float) -> str:
+    """Scores print with one decimal: 3.0, 3.5."""
+    return f"{value:.1f}"
+
+
+def outcome_summary(tests: list[dict[str, Any]]) -> str:
+    """A short phrase for the tests behind an item: '2 passed, 1 failed'."""
+    counts: dict[str, int] = {}
+    for t in tests:
+        counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
+    order = ("failed", "error", "passed", "xpassed", "xfailed", "skipped")
+    return ", ".join(f"{counts[o]} {o}" for o in order if o in counts)
+
+
+def item_detail(item: dict[str, Any], max_age_days: int | None = None) -> str:
+    """What earned or lost an item, in a few words (tests, attestation)."""
+    tests = item["tests"]
+    status = item["status"]
+    if status == "failing":
+        bad = [t["nodeid"] for t in tests if t["outcome"] in ("failed", "error")]
+        more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+        return f"{outcome_summary(tests)}: {bad[0]}{more}"
+    if status == "automated":
+        return outcome_summary(tests)
+    parts = []
+    if tests:
+        parts.append(outcome_summary(tests))
+    manual = item["manual"]
+    if manual is not None:
+        by = f" by {manual['by']}" if manual.get("by") else ""
+        verb = "attested" if status == "manual" else "attestation expired:"
+        parts.append(f"{verb} {manual['date']}{by}")
+    return "; ".join(parts)
+
+
+def render_markdown(report: dict[str, Any], rubric: Rubric) -> str:
+    """GitHub-flavoured Markdown for a step summary or a pull-request comment."""
+    score, top = report["score"], report["max_score"]
+    lines = [f"## ML Test Score: {fmt_points(score)} / {fmt_points(top)}", ""]
+    lines.append(f"**{report['band']}** (rubric `{report['rubric']}`)")
+    if report["passed"] is not None:
+        verdict = "passed" if report["passed"] else "**failed**"
+        lines.append("")
+        lines.append(f"Gate: {verdict}, required {fmt_points(report['min_score'])}.")
+    lines += ["", "| Section | Score |", "|---|---:|"]
+    for s in report["sections"]:
+        lowest = " (lowest)" if s["score"] == score else ""
+        lines.append(
+            f"| {s['title']} | {fmt_points(s['score'])} / {fmt_points(s['max_score'])}{lowest} |"
+        )
+    for s in report["sections"]:
+        lines += [
+            "",
+            f"### {s['title']}: {fmt_points(s['score'])} / {fmt_points(s['max_score'])}",
+            "",
+        ]
+        lines += ["| Item | Test | Status | Points | Evidence |", "|---|---|---|---:|---|"]
+        for i in s["items"]:
+            detail = item_detail(i).replace("|", "\\|")
+            lines.append(
+                f"| `{i['id']}` | {i['title']} | {STATUS_MARK[i['status']]} | "
+                f"{fmt_points(i['points'])} | {detail} |"
+            )
+    todo = [
+        i
+        for s in report["sections"]
+        for i in s["items"]
+        if i["status"] in ("failing", "missing", "stale", "manual")
+    ]
+    if todo:
+        lines += ["", "### What would earn the missing points", ""]
+        items = rubric.items
+        for i in todo:
+            how = items[i["id"]].automated if i["id"] in items else ""
+            lines.append(f"- `{i['id']}` {i['title']} ({i['status']}): {how}")
+    return "\n".join(lines) + "\n"
