@@ -110,19 +110,23 @@ class Rubric:
         return None
 
     def closest(self, raw: object, n: int = 3) -> list[str]:
-        """Valid ids closest to an unknown ``raw`` id, for a did-you-mean message."""
-        text = str(raw).strip().lower().replace("_", "-").replace(" ", "-")
-        ids = list(self.items)
-        matches = difflib.get_close_matches(text, ids, n=n, cutoff=0.5)
-        if matches:
-            return matches
-        match = _ID_RE.fullmatch(str(raw))
-        if match:  # a known word with a number out of range: offer that section's ids
-            word = match.group(1).lower()
+        """Valid ids closest to an unknown ``raw`` id, for a did-you-mean message.
+
+        A known section word with a number out of range offers that section's nearest numbers
+        ("data-12" -> data-7, data-6, data-5); otherwise the ids most alike as strings.
+        """
+        match = _ID_RE.fullmatch(raw) if isinstance(raw, str) else None
+        if match:
+            word, number = match.group(1).lower(), int(match.group(2))
             for section in self.sections:
                 if word == section.id or word in section.aliases:
-                    return [section.items[0].id, section.items[-1].id]
-        return ids[:n]
+                    ranked = sorted(
+                        section.items, key=lambda i: abs(int(i.id.rsplit("-")[1]) - number)
+                    )
+                    return [i.id for i in ranked[:n]]
+        text = str(raw).strip().lower().replace("_", "-").replace(" ", "-")
+        ids = list(self.items)
+        return difflib.get_close_matches(text, ids, n=n, cutoff=0.5) or ids[:n]
 
 
 def suggest(word: str, choices: list[str]) -> str:

@@ -1,0 +1,39 @@
+"""Shared helpers for the plugin's own tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+class Scored:
+    """Run pytest inside a pytester project with --ml-score and read the JSON report back."""
+
+    def __init__(self, pytester: pytest.Pytester) -> None:
+        self.pytester = pytester
+
+    def run(
+        self, *args: str, report: str = "score.json"
+    ) -> tuple[pytest.RunResult, dict[str, Any] | None]:
+        result = self.pytester.runpytest(
+            "--ml-score", f"--ml-score-report=json:{report}", "-p", "no:randomly", *args
+        )
+        path = Path(self.pytester.path, report)
+        data = json.loads(path.read_text()) if path.exists() else None
+        return result, data
+
+    @staticmethod
+    def items(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {i["id"]: i for s in data["sections"] for i in s["items"]}
+
+    @staticmethod
+    def sections(data: dict[str, Any]) -> dict[str, float]:
+        return {s["id"]: s["score"] for s in data["sections"]}
+
+
+@pytest.fixture
+def scored(pytester: pytest.Pytester) -> Scored:
+    return Scored(pytester)
