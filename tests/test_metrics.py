@@ -29,9 +29,7 @@ def test_binary_metrics_match_sklearn(binary):
     assert metrics.recall(y, pred) == pytest.approx(skm.recall_score(y, pred))
     assert metrics.precision(y, pred) == pytest.approx(skm.precision_score(y, pred))
     assert metrics.f1(y, pred) == pytest.approx(skm.f1_score(y, pred))
-    assert metrics.balanced_accuracy(y, pred) == pytest.approx(
-        skm.balanced_accuracy_score(y, pred)
-    )
+    assert metrics.balanced_accuracy(y, pred) == pytest.approx(skm.balanced_accuracy_score(y, pred))
     assert metrics.roc_auc(y, proba[:, 1]) == pytest.approx(skm.roc_auc_score(y, proba[:, 1]))
     assert metrics.log_loss(y, proba) == pytest.approx(skm.log_loss(y, proba))
 
