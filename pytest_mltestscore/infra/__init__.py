@@ -1,0 +1,31 @@
+"""Infrastructure and dependency checks: infra-1 to infra-7, data-7 and monitor-1.
+
+Each check is a pure function returning a :class:`~pytest_mltestscore.result.CheckResult`;
+heavy libraries (pandas, scikit-learn, skops, coverage) are imported when a check runs.
+"""
+
+from __future__ import annotations
+
+from .loading import (
+    ArtifactError,
+    ImportPathError,
+    UntrustedArtifactError,
+    load_callable,
+    load_model_artifact,
+    save_model_artifact,
+)
+from .properties import can_overfit_tiny, model_properties, one_step_lowers_loss
+from .reproducibility import training_reproducible
+
+__all__ = [
+    "ArtifactError",
+    "ImportPathError",
+    "UntrustedArtifactError",
+    "can_overfit_tiny",
+    "load_callable",
+    "load_model_artifact",
+    "model_properties",
+    "one_step_lowers_loss",
+    "save_model_artifact",
+    "training_reproducible",
+]

@@ -1,0 +1,210 @@
+"""Resolve ``"pkg.module:callable"`` import paths and load model artifacts safely.
+
+Pickle-based files (joblib, pickle) run arbitrary code when loaded, so they are refused unless
+the caller says the file is trusted; skops files are loaded with an explicit list of trusted
+types, which by default only admits the types of scikit-learn, numpy and scipy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pickle
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+SKOPS_SUFFIXES = (".skops",)
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+SUPPORTED_SUFFIXES = SKOPS_SUFFIXES + PICKLE_SUFFIXES
+
+# Modules whose types a skops file may contain without the user trusting the file.
+SAFE_TYPE_ROOTS = frozenset({"sklearn", "numpy", "scipy"})
+
+SKOPS_HINT = "pip install pytest-mltestscore[skops]"
+
+
+class ImportPathError(ValueError):
+    """An import path such as ``"pkg.module:callable"`` could not be resolved."""
+
+
+class ArtifactError(ValueError):
+    """A model artifact is missing, has an unsupported format or could not be loaded."""
+
+
+class UntrustedArtifactError(ArtifactError):
+    """Loading the artifact would run code (or build types) the caller has not trusted."""
+
+
+def load_callable(path: str) -> Callable[..., Any]:
+    """Import ``"pkg.module:attr"`` (``attr`` may be dotted) and return it; it must be callable."""
+    obj = load_object(path)
+    if not callable(obj):
+        raise ImportPathError(f"{path!r} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
+def load_object(path: str) -> Any:
+    """Import ``"pkg.module:attr"`` and return the attribute, callable or not."""
+    if not isinstance(path, str) or path.count(":") != 1:
+        raise ImportPathError(
+            f"import path {path!r}: expected 'package.module:name' (one colon between the "
+            "module and the attribute), e.g. 'myproject.train:fit'"
+        )
+    module_name, _, attr_path = path.partition(":")
+    module_name, attr_path = module_name.strip(), attr_path.strip()
+    if not module_name or not attr_path:
+        raise ImportPathError(f"import path {path!r}: both the module and the name are required")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            raise ImportPathError(
+                f"import path {path!r}: module {missing!r} not found (is the project on "
+                "sys.path, or the package installed?)"
+            ) from None
+        raise ImportPathError(
+            f"import path {path!r}: importing {module_name!r} failed: {exc}"
+        ) from exc
+    except Exception as exc:
+        raise ImportPathError(
+            f"import path {path!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
+    obj: Any = module
+    walked = module_name
+    for part in attr_path.split("."):
+        if not hasattr(obj, part):
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            close = difflib.get_close_matches(part, names, n=3)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise ImportPathError(
+                f"import path {path!r}: {walked!r} has no attribute {part!r}{hint}"
+            )
+        obj = getattr(obj, part)
+        walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
+    return obj
+
+
+def import_path_of(fn: Callable[..., Any]) -> str | None:
+    """The ``"module:qualname"`` a fresh interpreter can import ``fn`` from, if there is one."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<" in qualname:
+        return None
+    return f"{module}:{qualname}"
+
+
+def _type_root(type_name: str) -> str:
+    return type_name.split(".", 1)[0]
+
+
+def load_model_artifact(path: str | Path, trusted: bool | Sequence[str] = False) -> Any:
+    """Load a model file: ``.skops`` safely, ``.joblib``/``.pkl``/``.pickle`` only if trusted.
+
+    ``trusted`` is ``True`` (the file is trusted: load any type it holds), ``False`` (skops
+    files may only hold scikit-learn, numpy and scipy types; pickles are refused), or a list of
+    fully qualified type names to admit in a skops file in addition to those.
+    """
+    if not isinstance(trusted, bool) and (
+        isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted)
+    ):
+        raise ValueError("trusted must be True, False or a list of type names such as 'pkg.Cls'")
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ArtifactError(
+            f"model artifact {str(p)!r}: unsupported extension {p.suffix or '(none)'!r}; "
+            f"expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not p.is_file():
+        raise ArtifactError(f"model artifact {str(p)!r} not found")
+    if suffix in SKOPS_SUFFIXES:
+        return _load_skops(p, trusted)
+    if trusted is not True:
+        raise UntrustedArtifactError(
+            f"refusing to load {str(p)!r}: {suffix} files are pickles, and unpickling runs "
+            "arbitrary code from the file. Load it only if you produced it yourself: mark the "
+            "model trusted (trusted = true in its [tool.mltestscore.models.NAME] table, or "
+            "trusted=True), or save it with skops (.skops), which loads without running code."
+        )
+    try:
+        if suffix == ".joblib":
+            try:
+                import joblib
+            except ImportError:
+                raise ArtifactError(
+                    f"loading {str(p)!r} needs joblib: pip install joblib"
+                ) from None
+            return joblib.load(p)
+        with p.open("rb") as fh:
+            return pickle.load(fh)
+    except ArtifactError:
+        raise
+    except Exception as exc:
+        raise ArtifactError(f"could not load {str(p)!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_skops(p: Path, trusted: bool | Sequence[str]) -> Any:
+    try:
+        import skops.io as sio
+    except ImportError:
+        raise ArtifactError(f"loading {str(p)!r} needs skops: {SKOPS_HINT}") from None
+    try:
+        untrusted = list(sio.get_untrusted_types(file=p))
+    except Exception as exc:
+        raise ArtifactError(
+            f"could not read {str(p)!r} as a skops file: {type(exc).__name__}: {exc}"
+        ) from exc
+    if trusted is True:
+        allowed = untrusted
+    else:
+        extra = set() if trusted is False else set(trusted)
+        allowed = [t for t in untrusted if _type_root(t) in SAFE_TYPE_ROOTS or t in extra]
+        refused = [t for t in untrusted if t not in allowed]
+        if refused:
+            raise UntrustedArtifactError(
+                f"refusing to load {str(p)!r}: it holds types outside scikit-learn, numpy and "
+                f"scipy that skops does not trust by default: {', '.join(refused)}. Review them; "
+                "if you trust this file, mark the model trusted (or pass trusted=[...] with "
+                "these type names)."
+            )
+    try:
+        return sio.load(p, trusted=allowed)
+    except Exception as exc:
+        raise ArtifactError(
+            f"could not load {str(p)!r} with skops: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def save_model_artifact(model: Any, path: str | Path) -> Path:
+    """Write ``model`` in the format its extension names (``.skops``, ``.joblib``, ``.pkl``)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ValueError(
+            f"cannot save to {str(p)!r}: expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if suffix in SKOPS_SUFFIXES:
+        try:
+            import skops.io as sio
+        except ImportError:
+            raise ArtifactError(f"saving {str(p)!r} needs skops: {SKOPS_HINT}") from None
+        sio.dump(model, p)
+    elif suffix == ".joblib":
+        import joblib
+
+        joblib.dump(model, p)
+    else:
+        with p.open("wb") as fh:
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return p
+
+
+def skops_available() -> bool:
+    """Whether skops can be imported (for choosing a safe format for our own files)."""
+    try:
+        import skops.io  # noqa: F401
+    except ImportError:
+        return False
+    return True
