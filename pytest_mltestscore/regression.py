@@ -1,0 +1,550 @@
+"""monitor-6: computing performance has not regressed (latency, throughput, memory, training time).
+
+Two verdicts over a metric's recorded history (oldest first, e.g. from
+``HistoryStore.metric_series``):
+
+- :func:`dramatic_regression`: this run against the median of the last N runs. The tolerance is
+  ``max(rel_tolerance * |median|, noise_k * noise, abs_tolerance)`` where ``noise`` is the robust
+  spread of the history (a standard deviation for normal noise, see ``_robust_sd``) or, when
+  repeated measurements of this run are given, the standard error of their median if larger. The
+  relative floor keeps a quiet history from flagging nuisance jitter; the noise term keeps a
+  noisy metric from flagging its own noise.
+- :func:`slow_leak`: a Theil-Sen line through the last N runs (robust to outliers). Flagged when
+  the fitted change over the window exceeds ``rel_tolerance`` of the fitted starting level AND
+  the slope's confidence interval excludes zero (so noise alone does not flag; a leak hidden in
+  noise flags once the window is long enough for its trend to show).
+
+"Worse" is configurable: ``"higher"`` for latency, memory and training time, ``"lower"`` for
+throughput. :func:`measure_prediction_performance` produces the measurements.
+
+Defaults, from simulations of normal noise (400-600 seeded series each): the dramatic check
+flags pure noise in at most about 1% of runs with 5 to 10 runs of history and a run-to-run
+coefficient of variation up to 20%, and a doubling in more than 99% at 10% noise; the leak check
+(99% interval) flags pure noise in at most 1% of 10-40 run windows, and a leak of 1.5% per run
+under 15% noise in 31% of 20-run and 100% of 40-run windows.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+import tracemalloc
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from pytest_mltestscore.result import CheckResult, Table, Verdict
+
+Worse = Literal["higher", "lower"]
+RUBRIC_ID = "monitor-6"
+MAD_TO_SD = 1.4826  # MAD of normal noise times this is its standard deviation
+MEAN_AD_TO_SD = 1.2533  # mean absolute deviation of normal noise times this is its sd
+MEDIAN_SE = 1.2533  # standard error of a median = this * sd / sqrt(n) for normal noise
+
+__all__ = [
+    "RUBRIC_ID",
+    "Worse",
+    "check_performance_history",
+    "dramatic_regression",
+    "measure_prediction_performance",
+    "measure_training_time",
+    "slow_leak",
+    "worse_direction",
+]
+
+
+def worse_direction(metric: str) -> Worse:
+    """Which way a metric gets worse, from its name: throughput falls, everything else rises."""
+    lowered = metric.lower()
+    if any(word in lowered for word in ("throughput", "per_second", "rows_per_s", "qps", "rps")):
+        return "lower"
+    return "higher"
+
+
+def _check_worse(worse: str) -> Worse:
+    if worse not in ("higher", "lower"):
+        raise ValueError(f"worse must be 'higher' or 'lower', got {worse!r}")
+    return worse  # type: ignore[return-value]
+
+
+def _positive_int(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _non_negative(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _points(series: Sequence[Any], what: str) -> tuple[list[float], list[Any]]:
+    """Values and run ids (None when not given) of a series of floats or (run_id, _, value)."""
+    if isinstance(series, (str, bytes)) or not isinstance(series, Sequence):
+        raise ValueError(f"{what} must be a sequence of numbers or (run_id, created, value)")
+    values: list[float] = []
+    runs: list[Any] = []
+    for point in series:
+        if isinstance(point, tuple):
+            if len(point) != 3:
+                raise ValueError(f"{what}: expected (run_id, created, value) tuples, got {point!r}")
+            run, value = point[0], point[2]
+        else:
+            run, value = None, point
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what}: {value!r} is not a number") from None
+        values.append(number)
+        runs.append(run)
+    return values, runs
+
+
+def _span(runs: Sequence[Any]) -> str:
+    """Name the runs compared: 'runs 12..21' when ids are known, else 'the last 10 runs'."""
+    n = len(runs)
+    if n and all(r is not None for r in runs):
+        return f"run {runs[0]}" if n == 1 else f"runs {runs[0]}..{runs[-1]} ({n})"
+    return f"the last {n} run{'s' if n != 1 else ''}"
+
+
+def _robust_sd(values: np.ndarray) -> float:
+    """Noise as a standard deviation: the larger of the MAD and mean-absolute-deviation estimates.
+
+    The MAD alone is often far too small on a handful of runs (3 equal values give 0); the mean
+    absolute deviation is steadier there, and an outlier in the history only widens the
+    tolerance (fewer false alarms), never narrows it.
+    """
+    if values.size < 2:
+        return 0.0
+    deviations = np.abs(values - np.median(values))
+    return float(max(MAD_TO_SD * np.median(deviations), MEAN_AD_TO_SD * np.mean(deviations)))
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value * 100:+.1f}%"
+
+
+def _as_repeats(current: float | Sequence[float], metric: str) -> np.ndarray:
+    if isinstance(current, (bool, str, bytes)):
+        raise ValueError(f"{metric}: this run's value must be a number or numbers, got {current!r}")
+    try:
+        return np.atleast_1d(np.asarray(current, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{metric}: this run's value must be a number or numbers, got {current!r}"
+        ) from None
+
+
+def dramatic_regression(
+    current: float | Sequence[float],
+    history: Sequence[Any],
+    *,
+    metric: str = "metric",
+    worse: Worse = "higher",
+    window: int = 10,
+    min_history: int = 5,
+    rel_tolerance: float = 0.2,
+    noise_k: float = 4.0,
+    abs_tolerance: float = 0.0,
+) -> CheckResult:
+    """This run against the median of the last ``window`` runs, with a noise-aware tolerance.
+
+    ``current`` is this run's value or its repeated measurements (their median is compared and
+    their spread joins the noise estimate). ``history`` holds earlier runs, oldest first, as
+    numbers or ``(run_id, created, value)`` points. Fewer than ``min_history`` runs: skip.
+    """
+    worse = _check_worse(worse)
+    window = _positive_int(window, "window")
+    min_history = _positive_int(min_history, "min_history")
+    rel_tolerance = _non_negative(rel_tolerance, "rel_tolerance")
+    noise_k = _non_negative(noise_k, "noise_k")
+    abs_tolerance = _non_negative(abs_tolerance, "abs_tolerance")
+    check = f"dramatic regression of {metric}"
+
+    repeats = _as_repeats(current, metric)
+    if repeats.size == 0 or not np.all(np.isfinite(repeats)):
+        return CheckResult(
+            check,
+            "fail",
+            f"{metric}: this run's measurement is missing or not finite ({repeats.tolist()})",
+            rubric_id=RUBRIC_ID,
+        )
+    values, runs = _points(history, f"{metric} history")
+    notes: list[str] = []
+    finite = [(v, r) for v, r in zip(values, runs, strict=True) if math.isfinite(v)]
+    if len(finite) < len(values):
+        notes.append(f"ignored {len(values) - len(finite)} non-finite value(s) in the history")
+    finite = finite[-window:]
+    if len(finite) < min_history:
+        return CheckResult(
+            check,
+            "skip",
+            f"{metric}: needs at least {min_history} earlier run(s) to compare with,"
+            f" the history has {len(finite)}",
+            rubric_id=RUBRIC_ID,
+            notes=tuple(notes),
+        )
+    hist = np.array([v for v, _ in finite])
+    hist_runs = [r for _, r in finite]
+    baseline = float(np.median(hist))
+    value = float(np.median(repeats))
+    noise_hist = _robust_sd(hist)
+    noise_current = MEDIAN_SE * _robust_sd(repeats) / math.sqrt(repeats.size)
+    noise = max(noise_hist, noise_current)
+    floors = {
+        f"{rel_tolerance:.0%} of the median": rel_tolerance * abs(baseline),
+        f"{noise_k:g} x noise": noise_k * noise,
+        "absolute floor": abs_tolerance,
+    }
+    rule, tolerance = max(floors.items(), key=lambda kv: kv[1])
+    change = value - baseline
+    worse_change = change if worse == "higher" else -change
+    relative = change / abs(baseline) if baseline else math.inf if change else 0.0
+    regressed = worse_change > tolerance
+    span = _span(hist_runs)
+    verdict: Verdict = "fail" if regressed else "pass"
+    summary = (
+        f"{metric} = {value:.4g} against the median {baseline:.4g} of {span}: change"
+        f" {change:+.4g} ({_pct(relative)}); {worse} is worse; tolerance {tolerance:.4g}"
+        f" = max({', '.join(floors)}) set by {rule}"
+        + (" -> dramatic regression" if regressed else "")
+    )
+    table = Table(
+        (
+            "metric",
+            "runs compared",
+            "median before",
+            "this run",
+            "change",
+            "relative",
+            "tolerance",
+            "noise (sd)",
+        ),
+        ((metric, span, baseline, value, change, _pct(relative), tolerance, noise),),
+    )
+    return CheckResult(
+        check,
+        verdict,
+        summary,
+        table=table,
+        rubric_id=RUBRIC_ID,
+        metrics={
+            "baseline": baseline,
+            "current": value,
+            "change": change,
+            "relative_change": relative if math.isfinite(relative) else 0.0,
+            "tolerance": tolerance,
+            "noise_sd": noise,
+            "n_history": float(len(hist)),
+        },
+        notes=tuple(notes),
+    )
+
+
+def slow_leak(
+    series: Sequence[Any],
+    *,
+    metric: str = "metric",
+    worse: Worse = "higher",
+    window: int = 20,
+    min_runs: int = 10,
+    rel_tolerance: float = 0.2,
+    confidence: float = 0.99,
+) -> CheckResult:
+    """A Theil-Sen trend over the last ``window`` runs (this run last) adding up to a leak.
+
+    Flags when the fitted change across the window exceeds ``rel_tolerance`` of the fitted
+    starting level in the worse direction and the slope's ``confidence`` interval excludes zero.
+    Fewer than ``min_runs`` runs: skip.
+    """
+    worse = _check_worse(worse)
+    window = _positive_int(window, "window", 3)
+    min_runs = _positive_int(min_runs, "min_runs", 3)
+    rel_tolerance = _non_negative(rel_tolerance, "rel_tolerance")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    check = f"slow leak of {metric}"
+    values, runs = _points(series, f"{metric} series")
+    points = [(v, r) for v, r in zip(values, runs, strict=True) if math.isfinite(v)][-window:]
+    notes: tuple[str, ...] = ()
+    if len(points) < len(values[-window:]):
+        notes = ("ignored non-finite value(s) in the series",)
+    if len(points) < min_runs:
+        return CheckResult(
+            check,
+            "skip",
+            f"{metric}: a trend needs at least {min_runs} runs, the history has {len(points)}",
+            rubric_id=RUBRIC_ID,
+            notes=notes,
+        )
+    from scipy.stats import theilslopes
+
+    y = np.array([v for v, _ in points])
+    span = _span([r for _, r in points])
+    n = y.size
+    fit = theilslopes(y, np.arange(n, dtype=float), alpha=confidence)
+    slope, low, high = float(fit.slope), float(fit.low_slope), float(fit.high_slope)
+    start = float(fit.intercept)
+    level = abs(start) if start != 0 else float(np.median(np.abs(y)))
+    total = slope * (n - 1)
+    relative = total / level if level else (math.inf if total else 0.0)
+    worse_relative = relative if worse == "higher" else -relative
+    significant = low > 0 if worse == "higher" else high < 0
+    leaking = worse_relative > rel_tolerance and significant
+    summary = (
+        f"{metric}: Theil-Sen trend over {span}: {slope:+.4g} per run, {total:+.4g} in all"
+        f" ({_pct(relative)} of the starting level {start:.4g}); {worse} is worse; flagged above"
+        f" {rel_tolerance:.0%} when the {confidence:.0%} interval of the slope"
+        f" [{low:+.4g}, {high:+.4g}] excludes 0" + (" -> slow leak" if leaking else "")
+    )
+    table = Table(
+        ("metric", "runs", "slope per run", "slope interval", "total change", "relative", "limit"),
+        (
+            (
+                metric,
+                span,
+                slope,
+                f"[{low:.4g}, {high:.4g}]",
+                total,
+                _pct(relative),
+                f"{rel_tolerance:.0%}",
+            ),
+        ),
+    )
+    return CheckResult(
+        check,
+        "fail" if leaking else "pass",
+        summary,
+        table=table,
+        rubric_id=RUBRIC_ID,
+        metrics={
+            "slope": slope,
+            "slope_low": low,
+            "slope_high": high,
+            "total_change": total,
+            "relative_change": relative if math.isfinite(relative) else 0.0,
+            "n_runs": float(n),
+        },
+        notes=notes,
+    )
+
+
+def check_performance_history(
+    current: Mapping[str, float | Sequence[float]],
+    history: Mapping[str, Sequence[Any]],
+    *,
+    worse: Mapping[str, Worse] | None = None,
+    regression_window: int = 10,
+    min_history: int = 5,
+    rel_tolerance: float = 0.2,
+    noise_k: float = 4.0,
+    leak_window: int = 20,
+    leak_min_runs: int = 10,
+    leak_tolerance: float = 0.2,
+) -> CheckResult:
+    """Both verdicts for every metric of this run against its history, as one result.
+
+    ``history[name]`` holds earlier runs only (oldest first); the slow-leak series is that
+    history plus this run. Fails when any verdict fails; skips when none could be reached.
+    """
+    if not current:
+        raise ValueError("no performance metrics measured in this run")
+    rows: list[tuple[Any, ...]] = []
+    failed: list[str] = []
+    skipped: list[str] = []
+    judged = 0
+    for name, value in current.items():
+        direction = (worse or {}).get(name) or worse_direction(name)
+        past = list(history.get(name, ()))
+        jump = dramatic_regression(
+            value,
+            past,
+            metric=name,
+            worse=direction,
+            window=regression_window,
+            min_history=min_history,
+            rel_tolerance=rel_tolerance,
+            noise_k=noise_k,
+        )
+        now = float(np.median(_as_repeats(value, name)))
+        leak = slow_leak(
+            [*past, now],
+            metric=name,
+            worse=direction,
+            window=leak_window,
+            min_runs=leak_min_runs,
+            rel_tolerance=leak_tolerance,
+        )
+        for kind, res in (("dramatic regression", jump), ("slow leak", leak)):
+            rows.append((name, kind, res.verdict, res.summary))
+            if res.verdict == "fail":
+                failed.append(f"{name} ({kind})")
+            elif res.verdict == "skip":
+                skipped.append(f"{name} ({kind})")
+            else:
+                judged += 1
+    table = Table(("metric", "verdict kind", "verdict", "details"), tuple(rows))
+    verdict: Verdict
+    if failed:
+        verdict, summary = "fail", f"performance regressed: {', '.join(failed)}"
+    elif judged == 0:
+        verdict = "skip"
+        summary = f"not enough history for any verdict ({len(skipped)} skipped)"
+    else:
+        verdict = "pass"
+        summary = f"{judged} verdict(s) reached, no regression" + (
+            f"; {len(skipped)} skipped for lack of history" if skipped else ""
+        )
+    return CheckResult(
+        "computing performance has not regressed",
+        verdict,
+        summary,
+        table=table,
+        rubric_id=RUBRIC_ID,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+
+
+def _n_rows(X: Any) -> int:
+    if hasattr(X, "shape"):
+        return int(X.shape[0])
+    return len(X)
+
+
+def _take(X: Any, index: np.ndarray) -> Any:
+    """Rows of a DataFrame, array or list by position, keeping the container type."""
+    if hasattr(X, "iloc"):
+        return X.iloc[index]
+    if isinstance(X, np.ndarray) or (hasattr(X, "__array__") and hasattr(X, "shape")):
+        return X[index]
+    return [X[int(i)] for i in index]
+
+
+def _timed(
+    fn: Callable[[Any], Any], inputs: Sequence[Any], budget: float, minimum: int
+) -> list[float]:
+    """Time ``fn`` on each input; stop early past ``budget`` seconds once ``minimum`` are done."""
+    times: list[float] = []
+    start = time.perf_counter()
+    for item in inputs:
+        t0 = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - t0)
+        if len(times) >= minimum and time.perf_counter() - start > budget:
+            break
+    return times
+
+
+def measure_prediction_performance(
+    predict_fn: Callable[[Any], Any],
+    X: Any,
+    *,
+    row_calls: int = 200,
+    batch_size: int = 256,
+    batch_calls: int = 20,
+    warmup: int = 5,
+    min_calls: int = 10,
+    max_seconds: float = 20.0,
+    memory: bool = True,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Serving latency per row and per batch (p50/p95/p99), throughput and peak memory.
+
+    Rows are sampled with a seeded generator. Each phase starts with ``warmup`` untimed calls
+    and runs with the garbage collector paused; a phase stops early once ``max_seconds / 2``
+    are spent and ``min_calls`` calls are timed (the counts are returned). Peak memory is the
+    tracemalloc peak of one batch call, measured apart from the timings.
+    """
+    row_calls = _positive_int(row_calls, "row_calls")
+    batch_size = _positive_int(batch_size, "batch_size")
+    batch_calls = _positive_int(batch_calls, "batch_calls")
+    warmup = _positive_int(warmup, "warmup", 0)
+    min_calls = _positive_int(min_calls, "min_calls")
+    max_seconds = _non_negative(max_seconds, "max_seconds")
+    n = _n_rows(X)
+    if n == 0:
+        raise ValueError("cannot measure prediction performance on an empty dataset")
+    rng = np.random.default_rng(seed)
+    size = min(batch_size, n)
+    rows = [_take(X, rng.integers(0, n, size=1)) for _ in range(warmup + row_calls)]
+    batches = [
+        _take(X, np.sort(rng.choice(n, size=size, replace=False)))
+        for _ in range(warmup + batch_calls)
+    ]
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for item in rows[:warmup]:
+            predict_fn(item)
+        row_times = _timed(predict_fn, rows[warmup:], max_seconds / 2, min(min_calls, row_calls))
+        for item in batches[:warmup]:
+            predict_fn(item)
+        batch_times = _timed(
+            predict_fn, batches[warmup:], max_seconds / 2, min(min_calls, batch_calls)
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+    row_p = np.percentile(row_times, [50, 95, 99])
+    batch_p = np.percentile(batch_times, [50, 95, 99])
+    batch_median = float(batch_p[0])
+    out = {
+        "latency_row_p50_seconds": float(row_p[0]),
+        "latency_row_p95_seconds": float(row_p[1]),
+        "latency_row_p99_seconds": float(row_p[2]),
+        "latency_batch_p50_seconds": batch_median,
+        "latency_batch_p95_seconds": float(batch_p[1]),
+        "latency_batch_p99_seconds": float(batch_p[2]),
+        "throughput_rows_per_second": size / batch_median if batch_median > 0 else math.inf,
+        "batch_size": float(size),
+        "row_calls": float(len(row_times)),
+        "batch_calls": float(len(batch_times)),
+    }
+    if memory:
+        out["peak_memory_bytes"] = float(_peak_memory(predict_fn, batches[-1]))
+    return out
+
+
+def _peak_memory(fn: Callable[[Any], Any], item: Any) -> int:
+    """Peak bytes allocated (as seen by tracemalloc) while ``fn(item)`` runs, above the start."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        gc.collect()
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fn(item)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if started:
+            tracemalloc.stop()
+    return max(0, peak - before)
+
+
+def measure_training_time(
+    train_fn: Callable[[], Any], *, repeats: int = 3, warmup: int = 0
+) -> dict[str, float]:
+    """Median and maximum wall time of ``train_fn()`` over ``repeats`` runs."""
+    repeats = _positive_int(repeats, "repeats")
+    warmup = _positive_int(warmup, "warmup", 0)
+    for _ in range(warmup):
+        train_fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        train_fn()
+        times.append(time.perf_counter() - t0)
+    return {
+        "training_time_seconds": float(np.median(times)),
+        "training_time_max_seconds": float(max(times)),
+        "training_runs": float(repeats),
+    }
