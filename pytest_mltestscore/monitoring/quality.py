@@ -78,8 +78,13 @@ def _slice_groups(
     return groups
 
 
+def _plain(value: object) -> str:
+    """A label value as users write it: strings without quotes."""
+    return value if isinstance(value, str) else short(value)
+
+
 def _slice_label(col: str, value: object) -> str:
-    return f"{col}={short(value)}" if not isinstance(value, str) else f"{col}={value}"
+    return f"{col}={_plain(value)}"
 
 
 def _bootstrap_se(
@@ -453,7 +458,7 @@ def prediction_bias(
         for j in chosen:
             targets.append(
                 (
-                    f"class {short(cls[j])}",
+                    f"class {_plain(cls[j])}",
                     pred[:, j].astype(float),
                     (lab == cls[j]).astype(float),
                 )
@@ -461,7 +466,7 @@ def prediction_bias(
     else:
         if positive is not None:
             y = (lab == positive).astype(float)
-            targets.append((f"class {short(positive)}", pred.astype(float), y))
+            targets.append((f"class {_plain(positive)}", pred.astype(float), y))
         else:
             try:
                 y = pd.to_numeric(pd.Series(lab[labelled]), errors="raise").to_numpy(float)
