@@ -6,6 +6,8 @@ heavy libraries (pandas, scikit-learn, skops, coverage) are imported when a chec
 
 from __future__ import annotations
 
+from .gate import validation_gate
+from .integration import pipeline_integration
 from .loading import (
     ArtifactError,
     ImportPathError,
@@ -16,16 +18,23 @@ from .loading import (
 )
 from .properties import can_overfit_tiny, model_properties, one_step_lowers_loss
 from .reproducibility import training_reproducible
+from .trace import Trace, TraceStep, debuggable, trace_example
 
 __all__ = [
     "ArtifactError",
     "ImportPathError",
+    "Trace",
+    "TraceStep",
     "UntrustedArtifactError",
     "can_overfit_tiny",
+    "debuggable",
     "load_callable",
     "load_model_artifact",
     "model_properties",
     "one_step_lowers_loss",
+    "pipeline_integration",
     "save_model_artifact",
+    "trace_example",
     "training_reproducible",
+    "validation_gate",
 ]
