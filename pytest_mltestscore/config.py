@@ -42,10 +42,11 @@ class Settings:
     rubric: str = DEFAULT_RUBRIC
     manual_max_age_days: int = 365
     manual: Mapping[str, Attestation] = field(default_factory=dict)
+    models: Mapping[str, Any] = field(default_factory=dict)
+    datasets: Mapping[str, Any] = field(default_factory=dict)
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    schema_path: Path | None = None
     table: Mapping[str, Any] = field(default_factory=dict)
-
-    def where(self, key: str) -> str:
-        return f"{self.file.name if self.file else 'pyproject.toml'}: [{SECTION}] {key}"
 
 
 def _type_name(value: object) -> str:
@@ -60,7 +61,7 @@ def _type_name(value: object) -> str:
     return f"{value!r}"
 
 
-class _Reader:
+class TableReader:
     """Type-checked access to one TOML table, producing messages that name file and key."""
 
     def __init__(self, file: Path | None, prefix: str, table: Mapping[str, Any]):
@@ -108,16 +109,51 @@ class _Reader:
             raise self.fail(key, "a non-empty string", value)
         return value
 
-    def sub(self, key: str) -> _Reader:
+    def boolean(self, key: str) -> bool | None:
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if not isinstance(value, bool):
+            raise self.fail(key, "true or false", value)
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "an array of non-empty strings", value)
+        return tuple(value)
+
+    def when(self, key: str) -> dt.datetime | None:
+        """A TOML date or datetime, as an aware UTC datetime (a date means midnight UTC)."""
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if isinstance(value, dt.datetime):
+            return (
+                value.astimezone(dt.timezone.utc)
+                if value.tzinfo
+                else value.replace(tzinfo=dt.timezone.utc)
+            )
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        hint = " (write it unquoted)" if isinstance(value, str) else ""
+        raise self.fail(key, f"a TOML date or datetime such as 2026-10-01{hint}", value)
+
+    def tables(self) -> dict[str, TableReader]:
+        """Each entry of this table as a sub-table reader (``[x.NAME]`` entries)."""
+        return {name: self.sub(name) for name in self.table}
+
+    def sub(self, key: str) -> TableReader:
         value = self.table.get(key, {})
         if not isinstance(value, dict):
             raise self.fail(key, "a table", value)
-        return _Reader(self.file, f"{self.prefix}.{key}", value)
+        return TableReader(self.file, f"{self.prefix}.{key}", value)
 
 
 CORE_KEYS = ["min_score", "rubric", "manual_max_age_days", "manual"]
-# Keys whose tables are validated by the modules that own them (assets, checks, history...).
-EXTENSION_KEYS: dict[str, Callable[[Settings], object]] = {}
+ASSET_KEYS = ["models", "datasets", "checks", "schema"]
 _MANUAL_KEYS = ["evidence", "date", "by"]
 
 
@@ -145,7 +181,7 @@ def read_table(file: Path | None) -> dict[str, Any]:
     return table
 
 
-def _attestation(reader: _Reader, item: str, today: dt.date) -> Attestation:
+def _attestation(reader: TableReader, item: str, today: dt.date) -> Attestation:
     reader.check_keys(_MANUAL_KEYS)
     if "evidence" not in reader.table:
         raise ConfigError(
@@ -184,8 +220,8 @@ def load_settings(
 ) -> tuple[Settings, Rubric]:
     """Read, validate and resolve the config; CLI values override the file's."""
     table = read_table(file)
-    reader = _Reader(file, SECTION, table)
-    reader.check_keys(CORE_KEYS + sorted(EXTENSION_KEYS))
+    reader = TableReader(file, SECTION, table)
+    reader.check_keys(CORE_KEYS + ASSET_KEYS)
 
     rubric_name = rubric_override or reader.string("rubric") or DEFAULT_RUBRIC
     rubric_base = root if rubric_override is None else Path.cwd()
@@ -217,6 +253,14 @@ def load_settings(
             raise manual_reader.fail(raw_id, "a table with evidence and date", body)
         manual[item] = _attestation(manual_reader.sub(raw_id), item, today)
 
+    from .assets import parse_datasets, parse_models
+    from .builtin import DEFAULT_SCHEMA_FILE, parse_check_params
+
+    models = parse_models(reader.sub("models"), root)
+    datasets = parse_datasets(reader.sub("datasets"))
+    checks = parse_check_params(reader.sub("checks"), rubric.normalize)
+    schema_path = root / (reader.string("schema") or DEFAULT_SCHEMA_FILE)
+
     settings = Settings(
         file=file,
         root=root,
@@ -224,6 +268,10 @@ def load_settings(
         rubric=rubric_name,
         manual_max_age_days=365 if max_age is None else max_age,
         manual=manual,
+        models=models,
+        datasets=datasets,
+        checks=checks,
+        schema_path=schema_path,
         table=table,
     )
     return settings, rubric

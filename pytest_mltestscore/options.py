@@ -12,6 +12,7 @@ ML_SCORE = "--ml-score"
 ML_SCORE_MIN = "--ml-score-min"
 ML_SCORE_REPORT = "--ml-score-report"
 ML_SCORE_RUBRIC = "--ml-score-rubric"
+ML_SCORE_FREEZE_SCHEMA = "--ml-score-freeze-schema"
 
 REPORT_TYPES = ["term", "term-missing", "json", "markdown"]
 REPORT_NEEDS_PATH = {"json", "markdown"}

@@ -17,6 +17,7 @@ import pytest
 from . import clock
 from .options import (
     ML_SCORE,
+    ML_SCORE_FREEZE_SCHEMA,
     ML_SCORE_MIN,
     ML_SCORE_REPORT,
     ML_SCORE_RUBRIC,
@@ -26,8 +27,12 @@ from .options import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Mapping
 
+    import pandas as pd
+
+    from .assets import Assets
+    from .builtin import CheckContext
     from .config import Settings
     from .rubric import Rubric
     from .scoring import ScoreResult
@@ -38,6 +43,62 @@ MARKER_HELP = (
 REPORT_ATTR = "mltestscore_ids"
 UNKNOWN_ATTR = "mltestscore_unknown"
 _ids_key = pytest.StashKey[tuple[list[str], list[str]]]()
+_project_key = pytest.StashKey["Project"]()
+
+
+class Project:
+    """The resolved configuration of this session: settings, rubric and lazily loaded assets."""
+
+    def __init__(self, settings: Settings, rubric: Rubric) -> None:
+        from .assets import Assets
+
+        self.settings = settings
+        self.rubric = rubric
+        self.assets: Assets = Assets(settings.models, settings.datasets, settings.root)
+
+    def contexts(self) -> dict[str, CheckContext]:
+        from .builtin import CHECKS, CheckContext, params_for
+
+        assert self.settings.schema_path is not None
+        return {
+            check.name: CheckContext(
+                assets=self.assets,
+                root=self.settings.root,
+                schema_path=self.settings.schema_path,
+                params=params_for(check, self.settings.checks),
+                settings_table=self.settings.table,
+            )
+            for check in CHECKS
+        }
+
+
+def load_project(config: pytest.Config) -> Project:
+    """Read and validate ``[tool.mltestscore]`` once per session (cached in the stash).
+
+    Raises :class:`pytest.UsageError` with the file, key and expectation on any config error.
+    """
+    cached = config.stash.get(_project_key, None)
+    if cached is not None:
+        return cached
+    from .config import ConfigError, find_pyproject, load_settings
+    from .rubric import RubricError, load_rubric
+
+    opt = config.option
+    file = find_pyproject(config.rootpath, config.inipath)
+    try:
+        settings, rubric = load_settings(
+            file,
+            file.parent if file is not None else config.rootpath,
+            today=clock.today(),
+            rubric_override=opt.ml_score_rubric,
+            min_score_override=opt.ml_score_min,
+            load_rubric=load_rubric,
+        )
+    except (ConfigError, RubricError, clock.ClockError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    project = Project(settings, rubric)
+    config.stash[_project_key] = project
+    return project
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,6 +127,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(implies --ml-score)",
     )
     group.addoption(
+        ML_SCORE_FREEZE_SCHEMA,
+        action="store_true",
+        default=False,
+        help="infer the data schema from the training dataset, write it (default "
+        "mltestscore-schema.json beside pyproject.toml) and exit without running tests",
+    )
+    group.addoption(
         ML_SCORE_RUBRIC,
         default=None,
         metavar="NAME_OR_PATH",
@@ -82,36 +150,130 @@ def pytest_configure(config: pytest.Config) -> None:
     opt = config.option
     if not (opt.ml_score or opt.ml_score_min is not None or opt.ml_score_report):
         return
-    from .config import ConfigError, find_pyproject, load_settings
-    from .rubric import RubricError, load_rubric
-
-    file = find_pyproject(config.rootpath, config.inipath)
-    try:
-        settings, rubric = load_settings(
-            file,
-            file.parent if file is not None else config.rootpath,
-            today=clock.today(),
-            rubric_override=opt.ml_score_rubric,
-            min_score_override=opt.ml_score_min,
-            load_rubric=load_rubric,
-        )
-    except (ConfigError, RubricError, clock.ClockError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+    project = load_project(config)
     reports = opt.ml_score_report or [ReportSpec("term")]
-    config.pluginmanager.register(
-        ScoreSession(config, settings, rubric, reports), "mltestscore-session"
-    )
+    config.pluginmanager.register(ScoreSession(config, project, reports), "mltestscore-session")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if not config.option.ml_score_freeze_schema:
+        return None
+    from .freeze import freeze_schema
+
+    project = load_project(config)
+    print(freeze_schema(project.assets, project.settings.schema_path))
+    return 0
+
+
+# -- fixtures (lazy: nothing is read until a test asks) -----------------------------------------
+def _project_for_test(request: pytest.FixtureRequest) -> Project:
+    try:
+        return load_project(request.config)
+    except pytest.UsageError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _asset(call: Any, *args: Any) -> Any:
+    from .assets import AssetError
+
+    try:
+        return call(*args)
+    except AssetError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+class _LazyMapping(dict):
+    """A mapping of configured asset names that loads each value on first access."""
+
+    def __init__(self, names: list[str], load: Any) -> None:
+        super().__init__()
+        self._names, self._load = names, load
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(f"{name!r} is not configured (configured: {', '.join(self._names)})")
+        if not super().__contains__(name):
+            super().__setitem__(name, _asset(self._load, name))
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Any:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def keys(self) -> Any:
+        return list(self._names)
+
+    def items(self) -> Any:
+        return [(n, self[n]) for n in self._names]
+
+    def values(self) -> Any:
+        return [self[n] for n in self._names]
+
+
+@pytest.fixture(scope="session")
+def ml_config(request: pytest.FixtureRequest) -> Settings:
+    """The resolved ``[tool.mltestscore]`` settings of this session."""
+    return _project_for_test(request).settings
+
+
+@pytest.fixture(scope="session")
+def ml_models(request: pytest.FixtureRequest) -> Mapping[str, Any]:
+    """Every configured model by name, each loaded on first access."""
+    assets = _project_for_test(request).assets
+    return _LazyMapping(list(assets.models), assets.model)
+
+
+@pytest.fixture(scope="session")
+def ml_model(request: pytest.FixtureRequest) -> Any:
+    """The ``default`` model, loaded once per session."""
+    return _asset(_project_for_test(request).assets.model, "default")
+
+
+@pytest.fixture(scope="session")
+def ml_datasets(request: pytest.FixtureRequest) -> Mapping[str, pd.DataFrame]:
+    """Every configured dataset by name, each read on first access."""
+    assets = _project_for_test(request).assets
+    return _LazyMapping(list(assets.datasets), assets.frame)
+
+
+@pytest.fixture(scope="session")
+def training_data(request: pytest.FixtureRequest) -> pd.DataFrame:
+    """The ``training`` dataset as a DataFrame."""
+    return _asset(_project_for_test(request).assets.frame, "training")
+
+
+@pytest.fixture(scope="session")
+def serving_data(request: pytest.FixtureRequest) -> pd.DataFrame:
+    """The ``serving`` dataset as a DataFrame."""
+    return _asset(_project_for_test(request).assets.frame, "serving")
+
+
+@pytest.fixture(scope="session")
+def ml_schema(request: pytest.FixtureRequest) -> Any:
+    """The checked-in data schema (see ``pytest --ml-score-freeze-schema``)."""
+    from .builtin import MissingSchema, SchemaUnreadable
+
+    project = _project_for_test(request)
+    try:
+        return project.contexts()["schema"].schema()
+    except (MissingSchema, SchemaUnreadable) as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 class ScoreSession:
     """State of one scored session; hooks run on workers and controller alike unless noted."""
 
-    def __init__(
-        self, config: pytest.Config, settings: Settings, rubric: Rubric, reports: list[ReportSpec]
-    ) -> None:
+    def __init__(self, config: pytest.Config, project: Project, reports: list[ReportSpec]) -> None:
         self.config = config
-        self.settings = settings
-        self.rubric = rubric
+        self.project = project
+        self.settings = project.settings
+        self.rubric = project.rubric
         self.reports = reports
         self.is_worker = _is_worker(config)
         self.phases: dict[str, dict[str, tuple[str, bool]]] = {}
@@ -149,6 +311,21 @@ class ScoreSession:
                     ids.append(norm)
         item.stash[_ids_key] = (ids, unknown)
         return ids, unknown
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Add the built-in checks (before -k/-m deselection, so those select them too)."""
+        settings = self.settings
+        if not (settings.models or settings.datasets):
+            return  # nothing configured: no built-in check could run
+        if any("::" in str(arg) for arg in config.args):
+            return  # the user picked individual tests
+        from .items import make_items
+
+        enabled = {item: bool(p.get("enabled", True)) for item, p in settings.checks.items()}
+        items.extend(make_items(session, self.project.assets, self.project.contexts(), enabled))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

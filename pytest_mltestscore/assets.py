@@ -1,0 +1,354 @@
+"""Models and datasets described once in ``[tool.mltestscore]``, loaded lazily and cached.
+
+``[tool.mltestscore.models.NAME]`` and ``[tool.mltestscore.datasets.NAME]`` are parsed into
+frozen specs when the session starts (so a typo is a usage error); nothing is loaded until a
+test or a built-in check asks. :class:`Assets` loads each model and dataset once per process and
+keeps their profiles, so that every data check reads a dataset at most once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import ConfigError, TableReader
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .profiles import DatasetProfile
+
+MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created"]
+DATASET_KEYS = [
+    "path",
+    "load",
+    "format",
+    "target",
+    "prediction",
+    "id",
+    "timestamp",
+    "features",
+    "sample",
+    "seed",
+    "chunk_rows",
+]
+FORMATS = ["csv", "parquet", "jsonl"]
+WELL_KNOWN_MODELS = ("default", "previous")
+WELL_KNOWN_DATASETS = ("training", "serving", "validation")
+
+
+class AssetError(Exception):
+    """A configured model or dataset could not be loaded; the message names key and file."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    key: str
+    load: str | None = None
+    path: Path | None = None
+    trusted: bool = False
+    predict: str | None = None
+    version: str | None = None
+    created: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    key: str
+    path: str | None = None
+    load: str | None = None
+    format: str | None = None
+    target: str | None = None
+    prediction: str | None = None
+    id: str | None = None
+    timestamp: str | None = None
+    features: tuple[str, ...] | None = None
+    sample: int | None = None
+    seed: int = 0
+    chunk_rows: int = 1_000_000
+
+    @property
+    def role_columns(self) -> tuple[str, ...]:
+        """The non-feature columns this spec names (target, prediction, id, timestamp)."""
+        return tuple(c for c in (self.id, self.timestamp, self.target, self.prediction) if c)
+
+
+def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
+    models = {}
+    for name, sub in reader.tables().items():
+        sub.check_keys(MODEL_KEYS)
+        load, path = sub.string("load"), sub.string("path")
+        if (load is None) == (path is None):
+            raise ConfigError(
+                f"{sub.where('load')}: give exactly one of 'load' (an import path such as "
+                "'mypkg.model:build') or 'path' (a model file such as 'models/model.skops')"
+            )
+        if load is not None and (
+            load.count(":") != 1 or load.startswith(":") or load.endswith(":")
+        ):
+            raise sub.fail("load", "an import path 'package.module:callable'", load)
+        models[name] = ModelSpec(
+            name=name,
+            key=sub.prefix,
+            load=load,
+            path=None if path is None else root / path,
+            trusted=bool(sub.boolean("trusted")),
+            predict=sub.string("predict"),
+            version=sub.string("version"),
+            created=sub.when("created"),
+        )
+    return models
+
+
+def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
+    datasets = {}
+    for name, sub in reader.tables().items():
+        sub.check_keys(DATASET_KEYS)
+        path, load = sub.string("path"), sub.string("load")
+        if (load is None) == (path is None):
+            raise ConfigError(
+                f"{sub.where('path')}: give exactly one of 'path' (a CSV, Parquet or JSON Lines "
+                "file, or a glob of them) or 'load' (an import path returning a DataFrame)"
+            )
+        fmt = sub.string("format")
+        if fmt is not None and fmt not in FORMATS:
+            raise sub.fail("format", f"one of {', '.join(FORMATS)}", fmt)
+        features = sub.strings("features")
+        spec = DatasetSpec(
+            name=name,
+            key=sub.prefix,
+            path=path,
+            load=load,
+            format=fmt,
+            target=sub.string("target"),
+            prediction=sub.string("prediction"),
+            id=sub.string("id"),
+            timestamp=sub.string("timestamp"),
+            features=features,
+            sample=sub.integer("sample", 1),
+            seed=sub.integer("seed", 0) or 0,
+            chunk_rows=sub.integer("chunk_rows", 1000) or 1_000_000,
+        )
+        overlap = set(features or ()) & set(spec.role_columns)
+        if overlap:
+            raise ConfigError(
+                f"{sub.where('features')}: {', '.join(sorted(overlap))} is also named as target, "
+                "prediction, id or timestamp"
+            )
+        datasets[name] = spec
+    return datasets
+
+
+def _file_digest(paths: list[Path]) -> str:
+    """A content fingerprint of the files (size, mtime, and the first and last MiB)."""
+    h = hashlib.sha256()
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}".encode())
+        with p.open("rb") as fh:
+            h.update(fh.read(1 << 20))
+            if st.st_size > 2 << 20:
+                fh.seek(-(1 << 20), 2)
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+class Assets:
+    """Lazy, cached access to the configured models, datasets and their profiles."""
+
+    def __init__(
+        self,
+        models: Mapping[str, ModelSpec],
+        datasets: Mapping[str, DatasetSpec],
+        root: Path,
+    ) -> None:
+        self.models = dict(models)
+        self.datasets = dict(datasets)
+        self.root = root
+        self._models: dict[str, Any] = {}
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._profiles: dict[tuple[str, str | None], DatasetProfile] = {}
+
+    # -- models ----------------------------------------------------------------------------
+    def model_spec(self, name: str) -> ModelSpec:
+        if name not in self.models:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise AssetError(
+                f"no model {name!r} is configured: add [tool.mltestscore.models.{name}] "
+                f"(configured: {known})"
+            )
+        return self.models[name]
+
+    def model(self, name: str = "default") -> Any:
+        if name not in self._models:
+            self._models[name] = self._load_model(self.model_spec(name))
+        return self._models[name]
+
+    def _load_model(self, spec: ModelSpec) -> Any:
+        from .infra.loading import (
+            ArtifactError,
+            ImportPathError,
+            load_callable,
+            load_model_artifact,
+        )
+
+        try:
+            if spec.load is not None:
+                factory = load_callable(spec.load)
+                try:
+                    return factory()
+                except Exception as exc:
+                    raise AssetError(
+                        f"[{spec.key}] load = {spec.load!r}: calling it raised "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+            assert spec.path is not None
+            return load_model_artifact(spec.path, trusted=spec.trusted)
+        except (ImportPathError, ArtifactError) as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+        except ImportError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
+    def model_created(self, name: str = "default") -> tuple[dt.datetime, str]:
+        """When the model was made, and where that date came from (config, metadata, mtime)."""
+        spec = self.model_spec(name)
+        if spec.created is not None:
+            return spec.created, f"[{spec.key}] created"
+        if spec.path is not None:
+            from .monitoring.staleness import artifact_created
+
+            return artifact_created(spec.path)
+        raise AssetError(
+            f"[{spec.key}]: the model's age is unknown; set created = 2026-10-01 (the date it "
+            "was trained) or load it from an artifact file"
+        )
+
+    # -- datasets --------------------------------------------------------------------------
+    def dataset_spec(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            known = ", ".join(sorted(self.datasets)) or "none"
+            raise AssetError(
+                f"no dataset {name!r} is configured: add [tool.mltestscore.datasets.{name}] "
+                f"(configured: {known})"
+            )
+        return self.datasets[name]
+
+    def _files(self, spec: DatasetSpec) -> list[Path]:
+        from .readers import ReaderError, resolve_paths
+
+        assert spec.path is not None
+        try:
+            return resolve_paths(spec.path, self.root)
+        except ReaderError as exc:
+            raise AssetError(f"[{spec.key}] path = {spec.path!r}: {exc}") from None
+
+    def chunks(self, name: str) -> Iterator[pd.DataFrame]:
+        """The dataset as a stream of DataFrame chunks (bounded memory for large files)."""
+        spec = self.dataset_spec(name)
+        if spec.load is not None or spec.sample is not None:
+            yield self.frame(name)
+            return
+        from .readers import ReaderError, iter_chunks
+
+        try:
+            yield from iter_chunks(self._files(spec), chunk_rows=spec.chunk_rows, fmt=spec.format)
+        except ReaderError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The whole dataset as one DataFrame (sampled to ``sample`` rows when set)."""
+        if name in self._frames:
+            return self._frames[name]
+        spec = self.dataset_spec(name)
+        import pandas as pd
+
+        if spec.load is not None:
+            from .infra.loading import ImportPathError, load_callable
+
+            try:
+                df = load_callable(spec.load)()
+            except ImportPathError as exc:
+                raise AssetError(f"[{spec.key}]: {exc}") from None
+            except Exception as exc:
+                raise AssetError(
+                    f"[{spec.key}] load = {spec.load!r}: calling it raised "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(df, pd.DataFrame):
+                raise AssetError(
+                    f"[{spec.key}] load = {spec.load!r}: returned {type(df).__name__}, "
+                    "expected a pandas DataFrame"
+                )
+        else:
+            from .readers import ReaderError, iter_chunks
+
+            try:
+                parts = list(
+                    iter_chunks(self._files(spec), chunk_rows=spec.chunk_rows, fmt=spec.format)
+                )
+            except ReaderError as exc:
+                raise AssetError(f"[{spec.key}]: {exc}") from None
+            df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        missing = [c for c in (*spec.role_columns, *(spec.features or ())) if c not in df.columns]
+        if missing:
+            raise AssetError(
+                f"[{spec.key}]: column(s) {', '.join(missing)} named in the config are not in "
+                f"the data (columns: {', '.join(map(str, df.columns[:20]))})"
+            )
+        if spec.sample is not None and len(df) > spec.sample:
+            df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
+        self._frames[name] = df
+        return df
+
+    def features(self, name: str) -> list[str]:
+        """The feature columns: ``features`` when set, else every column but the named roles."""
+        spec = self.dataset_spec(name)
+        if spec.features is not None:
+            return list(spec.features)
+        if name in self._frames:
+            roles = set(spec.role_columns)
+            return [str(c) for c in self._frames[name].columns if c not in roles]
+        return list(self.profile(name).columns)
+
+    def X(self, name: str) -> pd.DataFrame:
+        return self.frame(name)[self.features(name)]
+
+    def y(self, name: str) -> pd.Series:
+        spec = self.dataset_spec(name)
+        if spec.target is None:
+            raise AssetError(f'[{spec.key}]: no target column is configured (target = "...")')
+        return self.frame(name)[spec.target]
+
+    def _feature_chunks(self, name: str) -> Iterator[pd.DataFrame]:
+        spec = self.dataset_spec(name)
+        for chunk in self.chunks(name):
+            if spec.features is not None:
+                missing = [c for c in spec.features if c not in chunk.columns]
+                if missing:
+                    raise AssetError(
+                        f"[{spec.key}] features: {', '.join(missing)} not in the data "
+                        f"(columns: {', '.join(map(str, chunk.columns[:20]))})"
+                    )
+                yield chunk[list(spec.features)]
+            else:
+                yield chunk.drop(columns=[c for c in spec.role_columns if c in chunk.columns])
+
+    def profile(self, name: str, reference: str | None = None) -> DatasetProfile:
+        """Profile of a dataset's feature columns (bins set from ``reference``), computed once."""
+        key = (name, reference)
+        if key not in self._profiles:
+            from .profiles import profile_chunks
+
+            ref = self.profile(reference) if reference is not None else None
+            try:
+                self._profiles[key] = profile_chunks(self._feature_chunks(name), reference=ref)
+            except ValueError as exc:
+                spec = self.dataset_spec(name)
+                raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+        return self._profiles[key]
