@@ -212,7 +212,7 @@ def slice_quality(
         values.append(value)
         reasons = []
         if absolute_floor is not None and gain(met, value, absolute_floor) < 0:
-            reasons.append(f"below floor {absolute_floor:g}")
+            reasons.append(f"worse than floor {absolute_floor:g}")
         if gain(met, value, overall) < -gap:
             reasons.append(f"worse than overall {overall:.4g} by {abs(value - overall):.4g}")
         row = (name, n, value, bound(met, required), "; ".join(reasons) or "ok")

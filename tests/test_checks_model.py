@@ -1,0 +1,452 @@
+"""model-5 (simpler model), model-6 (slices) and model-7 (inclusion) on real data and models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from palmerpenguins import load_penguins
+from sklearn.compose import make_column_transformer
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.feature_selection import f_classif
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
+
+from pytest_mltestscore.modeldev import inclusion, simpler_model_not_better, slice_quality
+from pytest_mltestscore.modeldev.baseline import fit_baselines, univariate_scores
+from pytest_mltestscore.result import enforce
+
+MEASURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # BLAS threads fight over the two shared cores and make small sklearn fits 10x slower.
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def penguins() -> pd.DataFrame:
+    return load_penguins().dropna().reset_index(drop=True)
+
+
+def _logistic(C: float = 1.0):
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+
+def _split(loader, test_size=0.4):
+    X, y = loader(return_X_y=True, as_frame=True)
+    return train_test_split(X, y, test_size=test_size, random_state=0, stratify=y)
+
+
+# ---------------------------------------------------------------- model-5
+
+
+def test_model5_passes_when_the_model_clearly_beats_both_baselines():
+    Xtr, Xho, ytr, yho = _split(load_wine)
+    model = _logistic().fit(Xtr, ytr)
+    result = simpler_model_not_better(model, Xtr, ytr, Xho, yho)
+    assert result.verdict == "pass", result.message()
+    majority, linear = result.table.rows
+    # Independent values: majority class of the training labels, sklearn's accuracy of the model.
+    assert majority[0].startswith("majority class")
+    assert majority[1] == pytest.approx(float(np.mean(yho == ytr.mode()[0])))
+    assert majority[2] == pytest.approx(accuracy_score(yho, model.predict(Xho)))
+    assert linear[0] == "L2 logistic regression on 3 features"
+    assert all(row[-1] == "model wins" for row in result.table.rows)
+    assert result.metrics["ci_low"] > 0
+    assert "accuracy" in result.summary and "margin 0" in result.summary
+    assert enforce(result) is result
+
+
+def test_model5_regression_with_categorical_features(penguins):
+    train, hold = train_test_split(penguins, test_size=0.4, random_state=0)
+    cols = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "species", "sex"]
+    ct = make_column_transformer(
+        (StandardScaler(), cols[:3]), (OneHotEncoder(), ["species", "sex"])
+    )
+    model = make_pipeline(ct, Ridge()).fit(train[cols], train.body_mass_g)
+    result = simpler_model_not_better(model, train, train.body_mass_g, hold, hold.body_mass_g)
+    assert result.verdict == "pass", result.message()
+    mean_row = result.table.rows[0]
+    assert mean_row[0].startswith("training mean")
+    expected = np.sqrt(np.mean((hold.body_mass_g - train.body_mass_g.mean()) ** 2))
+    assert mean_row[1] == pytest.approx(expected)
+    assert result.table.columns[1] == "baseline rmse"
+    # The model view drops the target and the unused columns; text columns are reported.
+    assert any("species, sex" in n for n in result.notes)
+
+
+def test_model5_fails_for_a_model_no_better_than_the_majority_class():
+    Xtr, Xho, ytr, yho = _split(load_breast_cancer)
+    # So strongly regularised that it predicts the majority class for every row.
+    model = _logistic(C=1e-6).fit(Xtr, ytr)
+    assert len(set(model.predict(Xho))) == 1
+    result = simpler_model_not_better(model, Xtr, ytr, Xho, yho)
+    assert result.verdict == "fail"
+    majority = result.table.rows[0]
+    assert majority[3] == pytest.approx(0.0)
+    assert "not a win" in majority[-1]
+    assert "majority class" in result.summary
+    with pytest.raises(AssertionError, match="not clearly better"):
+        enforce(result)
+
+
+def test_model5_fails_a_weak_model_against_the_few_feature_baseline():
+    Xtr, Xho, ytr, yho = _split(load_wine)
+    model = DecisionTreeClassifier(max_depth=1, random_state=0).fit(Xtr, ytr)
+    result = simpler_model_not_better(model, Xtr, ytr, Xho, yho)
+    assert result.verdict == "fail"
+    linear = result.table.rows[1]
+    assert linear[3] < 0  # the baseline is outright better
+    assert "not a win" in linear[-1]
+
+
+def test_model5_a_tie_on_small_data_is_not_a_win():
+    Xtr, Xho, ytr, yho = _split(load_breast_cancer)
+    model = _logistic().fit(Xtr, ytr)
+    result = simpler_model_not_better(model, Xtr, ytr, Xho, yho)
+    linear = result.table.rows[1]
+    # The point estimate favours the model, but the interval reaches below zero.
+    assert linear[3] > 0
+    assert result.metrics["linear_ci_low"] <= 0 < result.metrics["linear_ci_high"]
+    assert result.verdict == "fail"
+    assert "CI lower bound" in linear[-1]
+
+
+def test_model5_margin_turns_a_narrow_win_into_a_failure():
+    Xtr, Xho, ytr, yho = _split(load_wine)
+    model = _logistic().fit(Xtr, ytr)
+    result = simpler_model_not_better(model, Xtr, ytr, Xho, yho, margin=0.1)
+    assert result.verdict == "fail"
+    majority, linear = result.table.rows
+    assert majority[-1] == "model wins"
+    assert "margin 0.1" in linear[-1]
+
+
+def test_model5_is_deterministic_for_a_seed():
+    Xtr, Xho, ytr, yho = _split(load_breast_cancer)
+    model = _logistic().fit(Xtr, ytr)
+    a = simpler_model_not_better(model, Xtr, ytr, Xho, yho, seed=3)
+    b = simpler_model_not_better(model, Xtr, ytr, Xho, yho, seed=3)
+    assert a.metrics == b.metrics and a.verdict == b.verdict
+
+
+def test_model5_skips_with_too_few_or_no_labelled_holdout_rows():
+    Xtr, Xho, ytr, yho = _split(load_wine)
+    model = _logistic().fit(Xtr, ytr)
+    few = simpler_model_not_better(model, Xtr, ytr, Xho.iloc[:10], yho.iloc[:10])
+    assert few.verdict == "skip" and "10 labelled held-out rows" in few.summary
+    unlabelled = pd.Series([np.nan] * len(yho))
+    none = simpler_model_not_better(model, Xtr, ytr, Xho, unlabelled)
+    assert none.verdict == "skip" and "0 labelled held-out rows" in none.summary
+    assert any("without a label" in n for n in none.notes)
+
+
+def test_model5_rejects_bad_arguments():
+    Xtr, Xho, ytr, yho = _split(load_wine)
+    model = _logistic().fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="n_bootstrap"):
+        simpler_model_not_better(model, Xtr, ytr, Xho, yho, n_bootstrap=10)
+    with pytest.raises(ValueError, match="confidence"):
+        simpler_model_not_better(model, Xtr, ytr, Xho, yho, confidence=1.5)
+    with pytest.raises(ValueError, match="holdout_y has 5 rows"):
+        simpler_model_not_better(model, Xtr, ytr, Xho, yho.iloc[:5])
+    with pytest.raises(ValueError, match="unknown metric"):
+        simpler_model_not_better(model, Xtr, ytr, Xho, yho, metric="acuracy")
+
+
+def test_baseline_feature_scores_match_sklearn_f_classif():
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    ours = univariate_scores(X, y.to_numpy(), classification=True)
+    theirs, _ = f_classif(X, y)
+    assert [ours[c] for c in X.columns] == pytest.approx(list(theirs))
+
+
+def test_linear_baselines_match_sklearn_on_the_same_features():
+    Xtr, Xho, ytr, _ = _split(load_wine)
+    (_, ours), _ = fit_baselines(Xtr, ytr.to_numpy(), classification=True)
+    scores = univariate_scores(Xtr, ytr.to_numpy(), classification=True)
+    cols = sorted(scores, key=lambda c: -scores[c])[:3]
+    mean, sd = Xtr[cols].mean(), Xtr[cols].std(ddof=0)
+    ref = LogisticRegression(C=1.0, max_iter=5000, tol=1e-10).fit((Xtr[cols] - mean) / sd, ytr)
+    np.testing.assert_allclose(
+        ours.predict_proba(Xho), ref.predict_proba((Xho[cols] - mean) / sd), atol=1e-3
+    )
+
+    X = load_wine(as_frame=True).data
+    target = X.pop("alcohol")
+    (_, ridge), notes = fit_baselines(X, target.to_numpy(), classification=False)
+    chosen = notes[0].split(": ")[1].split(", ")
+    cols = [c.split(" (")[0] for c in chosen]
+    Z = (X[cols] - X[cols].mean()) / X[cols].std(ddof=0)
+    ref_ridge = Ridge(alpha=1.0).fit(Z, target)
+    np.testing.assert_allclose(ridge.predict(X), ref_ridge.predict(Z), rtol=1e-8)
+
+
+# ---------------------------------------------------------------- model-6
+
+
+@pytest.fixture(scope="module")
+def species_split(penguins):
+    train, test = train_test_split(penguins, test_size=0.4, random_state=0)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def test_model6_passes_for_a_model_good_on_every_slice(species_split):
+    train, test = species_split
+    model = _logistic().fit(train[MEASURES], train.species)
+    slices = ["island", "sex", "body_mass_g", "year", "bill_length_mm > 45"]
+    result = slice_quality(model, test, test.species, slices, min_slice_size=20)
+    assert result.verdict == "pass", result.message()
+    names = [row[0] for row in result.table.rows]
+    assert {"island = Biscoe", "island = Dream", "sex = female", "year = 2008"} <= set(names)
+    bins = [row for row in result.table.rows if row[0].startswith("body_mass_g in")]
+    assert len(bins) == 4
+    assert sum(row[1] for row in bins) == len(test)
+    assert max(r[1] for r in bins) - min(r[1] for r in bins) <= 3  # quantile bins: equal-ish
+    dream = next(row for row in result.table.rows if row[0] == "island = Dream")
+    rows = test.island == "Dream"
+    assert dream[2] == pytest.approx(
+        accuracy_score(test.species[rows], model.predict(test.loc[rows, MEASURES]))
+    )
+    assert result.metrics["overall"] == pytest.approx(
+        accuracy_score(test.species, model.predict(test[MEASURES]))
+    )
+
+
+def test_model6_fails_on_the_slice_the_model_never_saw(penguins):
+    # Trained without Dream island: Chinstrap penguins live only there, so Dream is poor.
+    seen = penguins[penguins.island != "Dream"]
+    features = ["bill_length_mm", "body_mass_g"]
+    model = _logistic().fit(seen[features], seen.species)
+    result = slice_quality(model, penguins, penguins.species, ["island", "sex"])
+    assert result.verdict == "fail"
+    first = result.table.rows[0]
+    assert first[0] == "island = Dream"
+    assert first[-1].startswith("worse than overall")
+    dream = penguins.island == "Dream"
+    expected = accuracy_score(penguins.species[dream], model.predict(penguins.loc[dream, features]))
+    assert first[2] == pytest.approx(expected)
+    assert all(row[-1] == "ok" for row in result.table.rows[1:])
+    assert "1 of 5 judged slices" in result.summary
+    with pytest.raises(AssertionError, match="island = Dream"):
+        enforce(result)
+
+
+def test_model6_absolute_floor_in_the_metric_direction(species_split):
+    train, test = species_split
+    model = _logistic().fit(train[MEASURES], train.species)
+    # log loss: lower is better, so the floor is an upper limit.
+    result = slice_quality(
+        model,
+        test,
+        test.species,
+        ["sex", "island"],
+        metric="log_loss",
+        absolute_floor=0.03,
+        tolerance=1.0,
+        min_slice_size=20,
+    )
+    worse = [row for row in result.table.rows if "worse than floor 0.03" in row[-1]]
+    fine = [row for row in result.table.rows if row[-1] == "ok"]
+    assert worse and fine
+    assert all(row[2] > 0.03 for row in worse) and all(row[2] <= 0.03 for row in fine)
+    assert all(row[3] == "<= 0.03" for row in worse + fine)
+    assert result.verdict == "fail"
+    assert "floor 0.03" in result.summary
+
+
+def test_model6_small_slices_are_reported_not_judged(penguins):
+    model = _logistic().fit(penguins[MEASURES], penguins.species)
+    result = slice_quality(model, penguins, penguins.species, ["island"], min_slice_size=50)
+    torgersen = next(row for row in result.table.rows if row[0] == "island = Torgersen")
+    assert torgersen[1] == 47 and torgersen[-1].startswith("too small to judge")
+    assert result.metrics["slices_judged"] == 2
+    skipped = slice_quality(model, penguins, penguins.species, ["island"], min_slice_size=500)
+    assert skipped.verdict == "skip"
+    assert "no slice has enough labelled rows" in skipped.summary
+    assert len(skipped.table.rows) == 3
+
+
+def test_model6_skips_without_labels_and_when_the_metric_is_undefined(penguins):
+    model = _logistic().fit(penguins[MEASURES], penguins.species)
+    none = slice_quality(model, penguins, [None] * len(penguins), ["island"])
+    assert none.verdict == "skip" and "no labelled rows" in none.summary
+    # Slicing by the label itself leaves one class per slice: AUC is undefined everywhere.
+    auc = slice_quality(
+        model,
+        penguins[MEASURES],
+        penguins.species,
+        ["species"],
+        metric="roc_auc",
+        attributes=penguins,
+    )
+    assert auc.verdict == "skip"
+    assert all("undefined" in row[-1] for row in auc.table.rows)
+
+
+def test_model6_attributes_and_missing_values(penguins):
+    raw = load_penguins()
+    rows = raw.dropna(subset=MEASURES).reset_index(drop=True)
+    model = _logistic().fit(rows[MEASURES], rows.species)
+    result = slice_quality(
+        model, rows[MEASURES], rows.species, ["sex"], attributes=rows[["sex"]], min_slice_size=5
+    )
+    missing = next(row for row in result.table.rows if row[0] == "sex is missing")
+    assert missing[1] == int(rows.sex.isna().sum())
+
+
+def test_model6_rejects_unknown_columns_with_close_matches(penguins):
+    model = _logistic().fit(penguins[MEASURES], penguins.species)
+    with pytest.raises(ValueError, match="'islnd' \\(did you mean 'island'\\?\\)"):
+        slice_quality(model, penguins, penguins.species, ["islnd"])
+    with pytest.raises(ValueError, match="did you mean 'body_mass_g'"):
+        slice_quality(model, penguins, penguins.species, ["body_mas_g > 4000"])
+    with pytest.raises(ValueError, match="True/False"):
+        slice_quality(model, penguins, penguins.species, ["body_mass_g * 2"])
+    with pytest.raises(ValueError, match="list of column names"):
+        slice_quality(model, penguins, penguins.species, "island")
+    with pytest.raises(ValueError, match="DataFrame"):
+        slice_quality(model, penguins[MEASURES].to_numpy(), penguins.species, ["island"])
+
+
+# ---------------------------------------------------------------- model-7
+
+
+def _sex_model(data: pd.DataFrame, cols: list[str]):
+    numeric = [c for c in cols if c != "species"]
+    parts = [(StandardScaler(), numeric)]
+    if "species" in cols:
+        parts.append((OneHotEncoder(), ["species"]))
+    pipe = make_pipeline(make_column_transformer(*parts), LogisticRegression(max_iter=2000))
+    return pipe.fit(data[cols], data.sex)
+
+
+def test_model7_passes_when_groups_are_treated_alike(penguins):
+    model = _sex_model(penguins, [*MEASURES, "species"])
+    result = inclusion(model, penguins, penguins.sex, "species", positive="female")
+    assert result.verdict == "pass", result.message()
+    measures = {row[1].split(" (")[0]: row for row in result.table.rows}
+    pred = pd.Series(model.predict(penguins[[*MEASURES, "species"]]))
+    rates = (pred == "female").groupby(penguins.species).mean()
+    dp = measures["demographic parity difference"]
+    assert dp[2] == pytest.approx(rates.max() - rates.min())
+    assert measures["disparate impact ratio"][2] == pytest.approx(rates.min() / rates.max())
+    assert dp[-1] == "ok"
+    assert measures["accuracy difference"][-1] == "reported (no threshold)"
+    assert "positive class 'female'" in result.summary
+
+
+def test_model7_fails_a_model_that_selects_by_species(penguins):
+    # Body mass alone: heavy Gentoo penguins are almost never predicted female.
+    model = _sex_model(penguins, ["body_mass_g"])
+    result = inclusion(model, penguins, penguins.sex, "species", positive="female")
+    assert result.verdict == "fail"
+    failed = {row[1].split(" (")[0]: row for row in result.table.rows if row[-1] == "FAIL"}
+    assert {"demographic parity difference", "disparate impact ratio"} <= set(failed)
+    assert "species=Gentoo" in failed["demographic parity difference"][4]
+    pred = pd.Series(model.predict(penguins[["body_mass_g"]]))
+    gentoo = penguins.species == "Gentoo"
+    assert (pred[gentoo] == "female").mean() < 0.1
+    assert failed["disparate impact ratio"][2] < 0.8
+    assert any("species=Gentoo" in n for n in result.notes)  # the per-group table
+
+
+def test_model7_intersectional_groups(penguins):
+    model = _sex_model(penguins, ["body_mass_g"])
+    result = inclusion(
+        model,
+        penguins,
+        penguins.sex,
+        ["species", "island"],
+        positive="female",
+        intersectional=True,
+    )
+    families = {row[0] for row in result.table.rows}
+    assert families == {"species", "island", "species & island"}
+    assert any("species=Adelie & island=Dream" in n for n in result.notes)
+
+
+def test_model7_gap_on_small_groups_that_chance_explains_is_not_a_failure(penguins):
+    model = _sex_model(penguins, [*MEASURES, "species"])
+    sample = penguins.groupby("species").sample(n=25, random_state=0).reset_index(drop=True)
+    lenient = inclusion(model, sample, sample.sex, "species", positive="female", min_group_size=20)
+    dp = next(r for r in lenient.table.rows if r[1] == "demographic parity difference")
+    assert dp[2] > 0.1  # beyond the threshold ...
+    assert dp[-1].startswith("within chance")  # ... but within two standard errors
+    assert lenient.verdict == "pass"
+    strict = inclusion(
+        model, sample, sample.sex, "species", positive="female", min_group_size=20, z=0
+    )
+    assert strict.verdict == "fail"
+
+
+def test_model7_regression_error_and_bias(penguins):
+    adelie = penguins[penguins.species == "Adelie"]
+    biased = Ridge().fit(adelie[["flipper_length_mm"]], adelie.body_mass_g)
+    result = inclusion(biased, penguins, penguins.body_mass_g, "species")
+    assert result.verdict == "fail"
+    failed = {row[1]: row for row in result.table.rows if row[-1] == "FAIL"}
+    assert set(failed) == {"error ratio (worst / best)", "bias difference"}
+    gentoo = penguins.species == "Gentoo"
+    resid = biased.predict(penguins[["flipper_length_mm"]]) - penguins.body_mass_g
+    chin = penguins.species == "Chinstrap"
+    assert failed["bias difference"][2] == pytest.approx(resid[chin].mean() - resid[gentoo].mean())
+
+    cols = ["flipper_length_mm", "bill_depth_mm", "species", "sex"]
+    ct = make_column_transformer(
+        (StandardScaler(), cols[:2]), (OneHotEncoder(), ["species", "sex"])
+    )
+    fair = make_pipeline(ct, Ridge()).fit(penguins[cols], penguins.body_mass_g)
+    ok = inclusion(fair, penguins, penguins.body_mass_g, ["species", "sex"])
+    assert ok.verdict == "pass", ok.message()
+    rmse = np.sqrt(
+        mean_squared_error(penguins.body_mass_g[gentoo], fair.predict(penguins[cols][gentoo]))
+    )
+    assert any(f"{rmse:.4g}" in n for n in ok.notes)
+
+
+def test_model7_small_groups_and_skip(penguins):
+    model = _sex_model(penguins, [*MEASURES, "species"])
+    partly = inclusion(
+        model, penguins, penguins.sex, "island", positive="female", min_group_size=50
+    )
+    assert "island=Torgersen  47" in partly.notes[0] and "too small (< 50)" in partly.notes[0]
+    skipped = inclusion(
+        model, penguins, penguins.sex, "island", positive="female", min_group_size=200
+    )
+    assert skipped.verdict == "skip"
+    assert "two groups of at least 200 rows" in skipped.summary
+    unlabelled = inclusion(model, penguins, [None] * len(penguins), "island", positive="female")
+    assert unlabelled.verdict == "skip"
+
+
+def test_model7_rejects_bad_arguments(penguins):
+    model = _logistic().fit(penguins[MEASURES], penguins.species)
+    with pytest.raises(ValueError, match="set positive="):
+        inclusion(model, penguins, penguins.species, "island")
+    with pytest.raises(ValueError, match="'Emperor' is not among"):
+        inclusion(model, penguins, penguins.species, "island", positive="Emperor")
+    with pytest.raises(ValueError, match="did you mean 'island'"):
+        inclusion(model, penguins, penguins.species, "Island", positive="Adelie")
+    with pytest.raises(ValueError, match="attributes have 10 rows"):
+        inclusion(model, penguins, penguins.species, "x", attributes=penguins.head(10))
+
+
+def test_importing_the_checks_stays_light():
+    code = (
+        "import sys, pytest_mltestscore.modeldev;"
+        "print(sorted(m for m in ('sklearn', 'pandas', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
