@@ -171,7 +171,8 @@ def _project_for_test(request: pytest.FixtureRequest) -> Project:
     try:
         return load_project(request.config)
     except pytest.UsageError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 def _asset(call: Any, *args: Any) -> Any:
@@ -180,7 +181,8 @@ def _asset(call: Any, *args: Any) -> Any:
     try:
         return call(*args)
     except AssetError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 class _LazyMapping(dict):
@@ -263,7 +265,8 @@ def ml_schema(request: pytest.FixtureRequest) -> Any:
     try:
         return project.contexts()["schema"].schema()
     except (MissingSchema, SchemaUnreadable) as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 class ScoreSession:
