@@ -6,6 +6,7 @@ heavy libraries (pandas, scikit-learn, skops, coverage) are imported when a chec
 
 from __future__ import annotations
 
+from .canary import canary
 from .gate import validation_gate
 from .integration import pipeline_integration
 from .loading import (
@@ -18,6 +19,7 @@ from .loading import (
 )
 from .properties import can_overfit_tiny, model_properties, one_step_lowers_loss
 from .reproducibility import training_reproducible
+from .rollback import rollback_ready
 from .trace import Trace, TraceStep, debuggable, trace_example
 
 __all__ = [
@@ -27,12 +29,14 @@ __all__ = [
     "TraceStep",
     "UntrustedArtifactError",
     "can_overfit_tiny",
+    "canary",
     "debuggable",
     "load_callable",
     "load_model_artifact",
     "model_properties",
     "one_step_lowers_loss",
     "pipeline_integration",
+    "rollback_ready",
     "save_model_artifact",
     "trace_example",
     "training_reproducible",

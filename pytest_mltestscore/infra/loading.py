@@ -129,14 +129,15 @@ def load_model_artifact(path: str | Path, trusted: bool | Sequence[str] = False)
             "trusted=True), or save it with skops (.skops), which loads without running code."
         )
     try:
-        if suffix == ".joblib":
-            try:
-                import joblib
-            except ImportError:
-                raise ArtifactError(
-                    f"loading {str(p)!r} needs joblib: pip install joblib"
-                ) from None
+        try:
+            import joblib
+        except ImportError:
+            joblib = None
+        if joblib is not None:
+            # joblib reads plain pickles too, and its own files are often named .pkl.
             return joblib.load(p)
+        if suffix == ".joblib":
+            raise ArtifactError(f"loading {str(p)!r} needs joblib: pip install joblib")
         with p.open("rb") as fh:
             return pickle.load(fh)
     except ArtifactError:

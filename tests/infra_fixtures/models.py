@@ -88,3 +88,17 @@ def mass_model_log_features() -> Pipeline:
         HistGradientBoostingRegressor(max_iter=30, random_state=0),
     )
     return model.fit(df[MASS_FEATURES], df["body_mass_g"])
+
+
+class SlowPredictor:
+    """Wraps a regressor and sleeps before each prediction: a latency regression on purpose."""
+
+    def __init__(self, model: object, delay_s: float) -> None:
+        self.model = model
+        self.delay_s = delay_s
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        import time
+
+        time.sleep(self.delay_s)
+        return self.model.predict(X)  # type: ignore[attr-defined, no-any-return]
