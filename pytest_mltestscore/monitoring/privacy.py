@@ -94,12 +94,15 @@ class Detector:
 
     kind: str
     method: str
+    # A lookaround-free superset of ``pattern`` (RE2 syntax), to pick the values worth the
+    # full pattern with a fast engine.
+    prefilter: str
     pattern: re.Pattern[str]
     validate: Validator | None = None
 
 
 def _digits(s: pd.Series) -> pd.Series:
-    return s.str.replace(r"\D", "", regex=True)
+    return s.str.replace(r"[^0-9]", "", regex=True)
 
 
 def _digit_count_between(low: int, high: int) -> Validator:
@@ -182,26 +185,32 @@ def _ssn_valid(s: pd.Series) -> npt.NDArray[np.bool_]:
     return ~s.isin(["078-05-1120", "219-09-9999"]).to_numpy()
 
 
+def _ascii(pattern: str) -> re.Pattern[str]:
+    # ASCII classes, as in RE2: \d is 0-9 only, so matches are safe for the numeric checks.
+    return re.compile(pattern, re.ASCII)
+
+
 _IPV4_PART = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _HEX = r"[0-9A-Fa-f]{1,4}"
 DETECTORS: tuple[Detector, ...] = (
     Detector(
         "email",
         "regex local@domain.tld",
-        re.compile(
-            r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-        ),
+        r"@[A-Za-z0-9-]+\.",
+        _ascii(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
     ),
     Detector(
         "phone",
         "regex E.164 (+ and 8-15 digits)",
-        re.compile(r"(?<![\w+])\+[1-9](?:[ .-]?\d){7,14}(?![\d])"),
+        r"\+[1-9]",
+        _ascii(r"(?<![\w+])\+[1-9](?:[ .-]?\d){7,14}(?![\d])"),
         _digit_count_between(8, 15),
     ),
     Detector(
         "phone",
         "regex North American (separators required)",
-        re.compile(
+        r"\d{3}[ .-]\d{4}",
+        _ascii(
             r"(?<![\w+])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])"
             r"[2-9]\d{2}[ .-]\d{4}(?![\d-])"
         ),
@@ -209,31 +218,36 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "phone",
         "regex national, trunk 0, 10-11 digits",
-        re.compile(r"(?<![\w+.:-])0\d{1,4}(?:[ .-]\d{2,6}){2,4}(?![\d:.-])"),
+        r"0\d{1,4}[ .-]\d{2}",
+        _ascii(r"(?<![\w+.:-])0\d{1,4}(?:[ .-]\d{2,6}){2,4}(?![\d:.-])"),
         _digit_count_between(10, 11),
     ),
     Detector(
         "card",
         f"regex 13-19 digits + Luhn (column needs >= {LUHN_MIN_SHARE:.0%} Luhn-valid)",
-        re.compile(r"(?<![\d.,])[2-6](?:[ -]?\d){12,18}(?![\d])"),
+        r"[2-6](?:[ -]?\d){12}",
+        _ascii(r"(?<![\d.,])[2-6](?:[ -]?\d){12,18}(?![\d])"),
         _card_valid,
     ),
     Detector(
         "iban",
         "regex IBAN + registry length + mod-97",
-        re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])"),
+        r"[A-Z]{2}\d{2}",
+        _ascii(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])"),
         iban_valid,
     ),
     Detector(
         "ip",
         "regex IPv4 + ipaddress",
-        re.compile(rf"(?<![\d.])(?:{_IPV4_PART}\.){{3}}{_IPV4_PART}(?![\d.])"),
+        r"\d\.\d{1,3}\.\d{1,3}\.\d",
+        _ascii(rf"(?<![\d.])(?:{_IPV4_PART}\.){{3}}{_IPV4_PART}(?![\d.])"),
         _ip_valid,
     ),
     Detector(
         "ip",
         "regex IPv6 + ipaddress",
-        re.compile(
+        r"::|(?:[0-9A-Fa-f]{1,4}:){7}",
+        _ascii(
             rf"(?<![\w:])(?:(?:{_HEX}:){{7}}{_HEX}|(?:{_HEX}(?::{_HEX}){{0,6}})?::"
             rf"(?:{_HEX}(?::{_HEX}){{0,6}})?)(?![\w:])"
         ),
@@ -242,13 +256,15 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "national_id",
         "regex US SSN (dashed, valid ranges)",
-        re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"),
+        r"\d{3}-\d{2}-\d{4}",
+        _ascii(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"),
         _ssn_valid,
     ),
     Detector(
         "national_id",
         "regex UK National Insurance number",
-        re.compile(
+        r"\d{2} ?\d{2} ?\d{2} ?[A-D]",
+        _ascii(
             r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
             r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])"
         ),
@@ -282,6 +298,15 @@ def _is_text(s: pd.Series) -> bool:
     return bool(pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s))
 
 
+def _arrow_strings(values: pd.Series) -> Any:
+    """The values as a pyarrow string array, or None without pyarrow (then ``re`` is used)."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    return pa.array(values.tolist(), type=pa.large_string())
+
+
 @dataclass
 class _Hit:
     kind: str
@@ -309,8 +334,24 @@ def _scan_column(
     weights = counts.to_numpy()[is_str]
     hits: dict[str, _Hit] = {}
     found_by_kind: dict[str, npt.NDArray[np.bool_]] = {}
+    arrow = _arrow_strings(uniq)
+    blob = "\n".join(uniq.tolist()) if arrow is None else ""
     for det in detectors:
-        matches = uniq.str.findall(det.pattern).explode().dropna()
+        if arrow is not None:
+            # RE2 through pyarrow: linear time, about ten times faster than re here.
+            import pyarrow.compute as pc
+
+            picked = pc.match_substring_regex(arrow, det.prefilter).to_numpy(zero_copy_only=False)
+            if not picked.any():
+                continue
+            subset = uniq[np.asarray(picked, dtype=bool)]
+        else:
+            # No pattern can match across a newline, so one search over the joined values
+            # tells whether a detector needs the per-value pass at all (the clean case).
+            if det.pattern.search(blob) is None:
+                continue
+            subset = uniq
+        matches = subset.str.findall(det.pattern).explode().dropna()
         if matches.empty:
             continue
         matches = matches.astype(object)
