@@ -102,18 +102,15 @@ def test_model4_without_a_requirement_records_the_curve_and_passes(cars):
     assert empty and empty[0][-1] == "too few rows to judge"
 
 
-def test_model4_passes_a_model_that_stays_fresh(weather):
-    result = staleness_curve(
-        fit_temp,
-        weather,
-        "date",
-        "temp_max",
-        WEATHER_FEATURES,
-        periods="365D",
-        train_until="2012-12-31",
-        tolerance=0.5,
-        max_tolerable_age_days=900,
+def _weather_curve(weather, **kwargs):
+    args = dict(periods="365D", train_until="2012-12-31", tolerance=0.5)
+    return staleness_curve(
+        fit_temp, weather, "date", "temp_max", WEATHER_FEATURES, **{**args, **kwargs}
     )
+
+
+def test_model4_passes_a_model_that_stays_fresh(weather):
+    result = _weather_curve(weather, max_tolerable_age_days=900)
     assert result.verdict == "pass", result.message()
     assert result.metrics["tolerable_age_is_lower_bound"] == 1
     assert result.metrics["tolerable_age_days"] >= 900
@@ -121,17 +118,7 @@ def test_model4_passes_a_model_that_stays_fresh(weather):
 
 
 def test_model4_skips_when_the_data_is_too_short_for_the_requirement(weather):
-    result = staleness_curve(
-        fit_temp,
-        weather,
-        "date",
-        "temp_max",
-        WEATHER_FEATURES,
-        periods="365D",
-        train_until="2012-12-31",
-        tolerance=0.5,
-        max_tolerable_age_days=5000,
-    )
+    result = _weather_curve(weather, max_tolerable_age_days=5000)
     assert result.verdict == "skip"
     assert "does not reach the required 5000 days" in result.summary
 

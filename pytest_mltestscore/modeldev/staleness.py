@@ -27,7 +27,7 @@ import numpy as np
 
 from ..metrics import Metric
 from ..modeling import classes_of
-from ..result import CheckResult, Table
+from ..result import CheckResult, Table, Verdict
 from ._common import (
     FitFn,
     allowed_gap,
@@ -261,45 +261,23 @@ def staleness_curve(
         f"freshest period ({ref:.4g})"
     )
     age_text = f"at least {tolerable:g}" if lower_bound else f"{tolerable:g}"
+    verdict: Verdict
     if max_tolerable_age_days is None:
-        return CheckResult(
-            CHECK,
-            "pass",
-            f"tolerable age {age_text} days: {data_text}",
-            table,
-            "model-4",
-            metrics,
-            tuple(notes),
-        )
-    metrics["max_tolerable_age_days"] = float(max_tolerable_age_days)
-    need = f"required {max_tolerable_age_days:g} days"
-    if tolerable >= max_tolerable_age_days:
-        return CheckResult(
-            CHECK,
-            "pass",
-            f"tolerable age {age_text} days, {need}: {data_text}",
-            table,
-            "model-4",
-            metrics,
-            tuple(notes),
-        )
-    if lower_bound:
-        return CheckResult(
-            CHECK,
-            "skip",
-            f"no decay up to {last_age:g} days, but the data does not reach the {need}: "
-            f"{data_text}",
-            table,
-            "model-4",
-            metrics,
-            tuple(notes),
-        )
-    return CheckResult(
-        CHECK,
-        "fail",
-        f"quality decays beyond tolerance after {tolerable:g} days, {need}: {data_text}",
-        table,
-        "model-4",
-        metrics,
-        tuple(notes),
-    )
+        verdict, summary = "pass", f"tolerable age {age_text} days: {data_text}"
+    else:
+        metrics["max_tolerable_age_days"] = float(max_tolerable_age_days)
+        need = f"required {max_tolerable_age_days:g} days"
+        if tolerable >= max_tolerable_age_days:
+            verdict, summary = "pass", f"tolerable age {age_text} days, {need}: {data_text}"
+        elif lower_bound:
+            verdict = "skip"
+            summary = (
+                f"no decay up to {last_age:g} days, but the data does not reach the {need}: "
+                f"{data_text}"
+            )
+        else:
+            verdict = "fail"
+            summary = (
+                f"quality decays beyond tolerance after {tolerable:g} days, {need}: {data_text}"
+            )
+    return CheckResult(CHECK, verdict, summary, table, "model-4", metrics, tuple(notes))
