@@ -282,6 +282,8 @@ def test_bias_skips_and_validates(penguins):
         prediction_bias(proba, y, df, ["Island"])
     with pytest.raises(ValueError, match="one entry per row"):
         prediction_bias(proba[:5], y)
+    with pytest.raises(ValueError, match="predict_proba"):
+        prediction_bias(model.predict(df[features]).astype(str), y)
 
 
 def test_nan_predictions_are_reported(penguins):

@@ -256,7 +256,7 @@ def prediction_quality(
         f"{m.name} ({direction} is better) on labelled serving rows vs baseline; fail when worse "
         f"by more than {abs_tolerance:g} + {rel_tolerance:g}*|baseline| + {se_multiplier:g}*SE"
     )
-    metrics: dict[str, float] = {"labelled_rows": float(n), "baseline": baseline_metric_value}
+    metrics: dict[str, float] = {"labelled_rows": float(n), "baseline": float(base_value)}
     if n < min_rows:
         return CheckResult(
             check,
@@ -429,6 +429,12 @@ def prediction_bias(
         raise ValueError(
             f"predictions (shape {pred.shape}) and labels (shape {lab.shape}) must have one "
             "entry per row"
+        )
+    if pred.dtype.kind not in "fiub":
+        example = short(pred.ravel()[0]) if pred.size else "-"
+        raise ValueError(
+            f"predictions must be numbers (probabilities or values), got {pred.dtype} such as "
+            f"{example}: pass predict_proba output for a classifier"
         )
     require_non_negative(tolerance, "tolerance", allow_none=True)
     require_non_negative(se_multiplier, "se_multiplier")
