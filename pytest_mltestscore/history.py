@@ -869,9 +869,7 @@ class SQLiteHistoryStore(_SQLHistoryStore):
                 ) from exc
         with self._errors("open"):
             # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
-            self._conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
+            self._conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             try:
                 self._conn.execute("PRAGMA foreign_keys = ON")
                 if self.path != ":memory:":

@@ -497,11 +497,11 @@ def window_metrics(
         )
     if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
         raise ValueError(f"max_windows must be a positive integer, got {max_windows!r}")
-    end = _default_as_of(joined) if as_of is None else _as_of_timestamp(as_of)
     frame = joined.frame
     columns = ["start", "end", "n_predictions", "n_labelled", "coverage", "value", "reason"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
+    end = _default_as_of(joined) if as_of is None else _as_of_timestamp(as_of)
 
     times = _to_numpy_utc(frame["prediction_time"])
     label_times = frame["label_time"]
@@ -657,6 +657,8 @@ def evaluate_slo(
         )
         {"violated": violated, "unknown": unknown, "ok": ok}[status].append(record)
 
+    if len(table) >= max_windows:
+        notes += (f"only the newest {max_windows} windows were evaluated (max_windows)",)
     findings = Table(
         ("window", "predictions", "labelled", "coverage", metric_key, "SLO", "status", "why"),
         tuple(violated + unknown + ok),
