@@ -7,6 +7,14 @@ heavy libraries (pandas, scikit-learn, skops, coverage) are imported when a chec
 from __future__ import annotations
 
 from .canary import canary
+from .dependencies import dependency_changes, freeze_dependencies
+from .feature_coverage import (
+    CoverageHandle,
+    ModuleCoverage,
+    feature_code_coverage,
+    start_coverage,
+    stop_and_report,
+)
 from .gate import validation_gate
 from .integration import pipeline_integration
 from .loading import (
@@ -24,13 +32,18 @@ from .trace import Trace, TraceStep, debuggable, trace_example
 
 __all__ = [
     "ArtifactError",
+    "CoverageHandle",
     "ImportPathError",
+    "ModuleCoverage",
     "Trace",
     "TraceStep",
     "UntrustedArtifactError",
     "can_overfit_tiny",
     "canary",
     "debuggable",
+    "dependency_changes",
+    "feature_code_coverage",
+    "freeze_dependencies",
     "load_callable",
     "load_model_artifact",
     "model_properties",
@@ -38,6 +51,8 @@ __all__ = [
     "pipeline_integration",
     "rollback_ready",
     "save_model_artifact",
+    "start_coverage",
+    "stop_and_report",
     "trace_example",
     "training_reproducible",
     "validation_gate",
