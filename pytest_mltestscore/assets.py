@@ -219,7 +219,7 @@ class Assets:
         """When the model was made, and where that date came from (config, metadata, mtime)."""
         spec = self.model_spec(name)
         if spec.created is not None:
-            return spec.created, f"[{spec.key}] created"
+            return spec.created, f"config:[{spec.key}] created"
         if spec.path is not None:
             from .monitoring.staleness import artifact_created
 

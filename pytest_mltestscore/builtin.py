@@ -10,15 +10,15 @@ the reason, never silently absent.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .assets import Assets
 from .config import ConfigError, TableReader
 from .result import CheckResult
 
 if TYPE_CHECKING:
+    from .config import Settings
     from .schema import Schema
 
 DEFAULT_SCHEMA_FILE = "mltestscore-schema.json"
@@ -40,11 +40,19 @@ class Param:
 class CheckContext:
     """What a running check sees: the assets, the schema path and its own parameters."""
 
-    assets: Assets
-    root: Path
-    schema_path: Path
+    assets: Any
+    settings: Settings
     params: Mapping[str, Any]
-    settings_table: Mapping[str, Any] = field(default_factory=dict)
+    check_id: str = ""
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
+
+    @property
+    def schema_path(self) -> Path:
+        assert self.settings.schema_path is not None
+        return self.settings.schema_path
 
     def schema(self) -> Schema:
         from .schema import Schema
@@ -69,23 +77,52 @@ class SchemaUnreadable(Exception):
     pass
 
 
-Needs = Callable[[Assets], str | None]
+Needs = Callable[[CheckContext], str | None]
 
 
-def dataset(name: str) -> Needs:
-    def need(assets: Assets) -> str | None:
-        if name in assets.datasets:
-            return None
-        return f"no dataset {name!r} configured ([tool.mltestscore.datasets.{name}])"
+def dataset(name: str, *, column: str | None = None) -> Needs:
+    """Needs dataset ``name``, and when ``column`` is a role (target, id, timestamp), that role."""
+
+    def need(ctx: CheckContext) -> str | None:
+        spec = ctx.assets.datasets.get(name)
+        if spec is None:
+            return f"no dataset {name!r} configured ([tool.mltestscore.datasets.{name}])"
+        if column is not None and getattr(spec, column) is None:
+            return f"dataset {name!r} names no {column} column ([{spec.key}] {column} = ...)"
+        return None
 
     return need
 
 
-def model(name: str) -> Needs:
-    def need(assets: Assets) -> str | None:
-        if name in assets.models:
+def model(name: str, *, artifact: bool = False) -> Needs:
+    def need(ctx: CheckContext) -> str | None:
+        spec = ctx.assets.models.get(name)
+        if spec is None:
+            return f"no model {name!r} configured ([tool.mltestscore.models.{name}])"
+        if artifact and spec.path is None:
+            return (
+                f"model {name!r} is loaded by import path; this check needs an artifact file "
+                "(path = ...)"
+            )
+        return None
+
+    return need
+
+
+def setting(attr: str, key: str) -> Needs:
+    def need(ctx: CheckContext) -> str | None:
+        if getattr(ctx.settings, attr):
             return None
-        return f"no model {name!r} configured ([tool.mltestscore.models.{name}])"
+        return f"no {key} configured in [tool.mltestscore]"
+
+    return need
+
+
+def param(name: str, what: str) -> Needs:
+    def need(ctx: CheckContext) -> str | None:
+        if ctx.params.get(name) is not None:
+            return None
+        return f"{what} (set {name} under [tool.mltestscore.checks.{ctx.check_id}])"
 
     return need
 
@@ -99,84 +136,22 @@ class BuiltinCheck:
     run: Callable[[CheckContext], CheckResult]
     params: tuple[Param, ...] = ()
 
-    def missing(self, assets: Assets) -> list[str]:
-        return [reason for need in self.needs if (reason := need(assets)) is not None]
+    def missing(self, ctx: CheckContext) -> list[str]:
+        return [reason for need in self.needs if (reason := need(ctx)) is not None]
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
 
-# -- data-1 and monitor-2: schema ---------------------------------------------------------------
-SCHEMA_PARAMS = (
-    Param("sigmas", "number", 5.0, "standard errors of chance allowed before a share counts", 0.5),
-    Param(
-        "share_floor",
-        "number",
-        0.001,
-        "out-of-range/unseen shares at or below this never fail",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "null_floor",
-        "number",
-        0.002,
-        "null-rate rise allowed beyond the schema plus chance",
-        0.0,
-        1.0,
-    ),
-)
+def all_checks() -> tuple[BuiltinCheck, ...]:
+    from .catalog import CHECKS
 
-
-def _validate(ctx: CheckContext, name: str, rubric_id: str, allow_extra: bool) -> CheckResult:
-    from .schema import validate
-
-    schema = ctx.schema()
-    reference = "training" if name != "training" and "training" in ctx.assets.datasets else None
-    profile = ctx.assets.profile(name, reference=reference)
-    return validate(
-        profile,
-        schema,
-        allow_extra_columns=allow_extra,
-        sigmas=ctx.params["sigmas"],
-        share_floor=ctx.params["share_floor"],
-        null_floor=ctx.params["null_floor"],
-        check=f"{rubric_id} {name} data against {ctx.schema_path.name}",
-        rubric_id=rubric_id,
-    )
-
-
-def run_data_1(ctx: CheckContext) -> CheckResult:
-    return _validate(ctx, "training", "data-1", allow_extra=False)
-
-
-def run_monitor_2(ctx: CheckContext) -> CheckResult:
-    return _validate(ctx, "serving", "monitor-2", allow_extra=False)
-
-
-CHECKS: tuple[BuiltinCheck, ...] = (
-    BuiltinCheck(
-        "data-1",
-        "schema",
-        "the training data satisfies the checked-in schema",
-        (dataset("training"),),
-        run_data_1,
-        SCHEMA_PARAMS,
-    ),
-    BuiltinCheck(
-        "monitor-2",
-        "serving-invariants",
-        "the serving data satisfies the schema learned from training",
-        (dataset("serving"),),
-        run_monitor_2,
-        SCHEMA_PARAMS,
-    ),
-)
+    return CHECKS
 
 
 def checks_by_item() -> dict[str, list[BuiltinCheck]]:
     out: dict[str, list[BuiltinCheck]] = {}
-    for check in CHECKS:
+    for check in all_checks():
         out.setdefault(check.rubric_id, []).append(check)
     return out
 
@@ -192,6 +167,11 @@ def _param_value(reader: TableReader, p: Param) -> Any:
         return reader.boolean(p.name)
     if p.kind == "strings":
         return reader.strings(p.name)
+    if p.kind == "table":
+        value = reader.table.get(p.name)
+        if value is not None and not isinstance(value, dict):
+            raise reader.fail(p.name, "a table", value)
+        return value
     raise AssertionError(f"unknown parameter kind {p.kind!r}")
 
 

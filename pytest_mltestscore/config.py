@@ -46,6 +46,11 @@ class Settings:
     datasets: Mapping[str, Any] = field(default_factory=dict)
     checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     schema_path: Path | None = None
+    slices: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+    training_fit: str | None = None
+    training_seed: int = 0
+    feature_modules: tuple[str, ...] = ()
     table: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -153,7 +158,17 @@ class TableReader:
 
 
 CORE_KEYS = ["min_score", "rubric", "manual_max_age_days", "manual"]
-ASSET_KEYS = ["models", "datasets", "checks", "schema"]
+ASSET_KEYS = [
+    "models",
+    "datasets",
+    "checks",
+    "schema",
+    "slices",
+    "protected",
+    "training",
+    "feature_modules",
+]
+_TRAINING_KEYS = ["fit", "seed"]
 _MANUAL_KEYS = ["evidence", "date", "by"]
 
 
@@ -260,6 +275,11 @@ def load_settings(
     datasets = parse_datasets(reader.sub("datasets"))
     checks = parse_check_params(reader.sub("checks"), rubric.normalize)
     schema_path = root / (reader.string("schema") or DEFAULT_SCHEMA_FILE)
+    training = reader.sub("training")
+    training.check_keys(_TRAINING_KEYS)
+    fit = training.string("fit")
+    if fit is not None and fit.count(":") != 1:
+        raise training.fail("fit", "an import path 'package.module:callable'", fit)
 
     settings = Settings(
         file=file,
@@ -272,6 +292,11 @@ def load_settings(
         datasets=datasets,
         checks=checks,
         schema_path=schema_path,
+        slices=reader.strings("slices") or (),
+        protected=reader.strings("protected") or (),
+        training_fit=fit,
+        training_seed=training.integer("seed", 0) or 0,
+        feature_modules=reader.strings("feature_modules") or (),
         table=table,
     )
     return settings, rubric

@@ -35,17 +35,31 @@ class BuiltinCheckItem(pytest.Item):
         self.skip_reason = skip_reason
         self.result: CheckResult | None = None
         self.add_marker(pytest.mark.rubric(check.rubric_id))
+        if skip_reason:  # a marker, so that -rs points at the check, not at this module
+            self.add_marker(pytest.mark.skip(reason=skip_reason))
 
     def runtest(self) -> None:
         from .assets import AssetError
         from .builtin import MissingSchema, SchemaUnreadable
 
-        if self.skip_reason:
-            pytest.skip(self.skip_reason)
+        label = f"{self.check.rubric_id} {self.check.name}"
         try:
             self.result = self.check.run(self.context)
         except (AssetError, MissingSchema, SchemaUnreadable) as exc:
-            raise CheckFailed(f"{self.check.rubric_id} {self.check.name}: {exc}") from None
+            raise CheckFailed(f"{label}: {exc}") from None
+        except ValueError as exc:  # the library's word on arguments that do not fit the data
+            raise CheckFailed(
+                f"{label}: cannot run with this data and configuration: {exc}\n"
+                f"(tune it under [tool.mltestscore.checks.{self.check.rubric_id}])"
+            ) from None
+        except Exception as exc:
+            import traceback
+
+            frames = "".join(traceback.format_exception(exc, limit=-4))
+            raise CheckFailed(
+                f"{label}: internal error in the built-in check ({type(exc).__name__}: {exc}); "
+                f"please report it with the lines below\n{frames}"
+            ) from None
         self.user_properties.append(("mltestscore_metrics", dict(self.result.metrics)))
         if self.result.verdict == "fail":
             raise CheckFailed(self.result.message())
@@ -57,8 +71,10 @@ class BuiltinCheckItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"{self.check.rubric_id} {self.check.name}: {self.check.summary}"
+    def reportinfo(self) -> tuple[Any, int, str]:
+        """Point at the config file: that is where a check is enabled and tuned."""
+        where = self.context.settings.file or self.path
+        return where, 0, f"{self.check.rubric_id} {self.check.name}: {self.check.summary}"
 
 
 def make_items(
@@ -68,13 +84,13 @@ def make_items(
     enabled: dict[str, bool],
 ) -> list[BuiltinCheckItem]:
     """One item per built-in check of an enabled rubric item; missing assets give a skip."""
-    from .builtin import CHECKS
+    from .builtin import all_checks
 
     items = []
-    for check in CHECKS:
+    for check in all_checks():
         if not enabled.get(check.rubric_id, True):
             continue
-        missing = check.missing(assets)
+        missing = check.missing(contexts[check.name])
         reason = "; ".join(missing) if missing else None
         name = f"{check.rubric_id}::{check.name}"
         items.append(

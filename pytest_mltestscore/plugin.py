@@ -57,18 +57,16 @@ class Project:
         self.assets: Assets = Assets(settings.models, settings.datasets, settings.root)
 
     def contexts(self) -> dict[str, CheckContext]:
-        from .builtin import CHECKS, CheckContext, params_for
+        from .builtin import CheckContext, all_checks, params_for
 
-        assert self.settings.schema_path is not None
         return {
             check.name: CheckContext(
                 assets=self.assets,
-                root=self.settings.root,
-                schema_path=self.settings.schema_path,
+                settings=self.settings,
                 params=params_for(check, self.settings.checks),
-                settings_table=self.settings.table,
+                check_id=check.rubric_id,
             )
-            for check in CHECKS
+            for check in all_checks()
         }
 
 

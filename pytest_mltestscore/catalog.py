@@ -1,0 +1,841 @@
+"""The catalogue of built-in checks: one entry per check, each a thin adapter from the
+configured assets to a library function of :mod:`pytest_mltestscore.checks`.
+
+Which assets each check needs is declared with it; the README's rubric table is written from
+this list. Parameters are tuned under ``[tool.mltestscore.checks.ID]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .builtin import BuiltinCheck, CheckContext, Param, dataset, model, param, setting
+from .result import CheckResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+METRIC = Param("metric", "string", None, "quality metric (accuracy, roc_auc, log_loss, rmse...)")
+
+
+# -- shared adapters ---------------------------------------------------------------------------
+def model_X(ctx: CheckContext, model_name: str, ds: str) -> pd.DataFrame:
+    """The dataset's columns the model was fitted on (``feature_names_in_``), else its features."""
+    from .assets import AssetError
+    from .modeling import feature_names
+
+    frame = ctx.assets.frame(ds)
+    names = feature_names(ctx.assets.model(model_name), ctx.assets.features(ds))
+    assert names is not None
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        spec = ctx.assets.dataset_spec(ds)
+        raise AssetError(
+            f"[{spec.key}]: the model {model_name!r} expects column(s) {', '.join(missing)}, "
+            "which the data lacks"
+        )
+    return frame[names]
+
+
+def labelled(ctx: CheckContext, model_name: str, ds: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Model inputs and labels of the rows of ``ds`` that carry a label."""
+    X = model_X(ctx, model_name, ds)
+    y = ctx.assets.y(ds)
+    keep = y.notna().to_numpy()
+    return X[keep], y[keep]
+
+
+def holdout_name(ctx: CheckContext) -> str:
+    """The labelled held-out dataset: ``validation``, else ``serving``."""
+    return "validation" if "validation" in ctx.assets.datasets else "serving"
+
+
+def needs_holdout(ctx: CheckContext) -> str | None:
+    for name in ("validation", "serving"):
+        spec = ctx.assets.datasets.get(name)
+        if spec is not None and spec.target is not None:
+            return None
+    return (
+        "no labelled held-out data: configure a 'validation' dataset (or 'serving') with a target"
+    )
+
+
+def fit_fn(ctx: CheckContext) -> Any:
+    from .assets import AssetError
+    from .infra.loading import ImportPathError, load_callable
+
+    assert ctx.settings.training_fit is not None
+    try:
+        return load_callable(ctx.settings.training_fit)
+    except ImportPathError as exc:
+        raise AssetError(f"[tool.mltestscore.training] fit: {exc}") from None
+
+
+# -- data-1, monitor-2: schema -------------------------------------------------------------------
+SCHEMA_PARAMS = (
+    Param("sigmas", "number", 5.0, "standard errors of chance allowed before a share counts", 0.5),
+    Param(
+        "share_floor",
+        "number",
+        0.001,
+        "beyond-range/unseen shares at or below this never fail",
+        0.0,
+        1.0,
+    ),
+    Param(
+        "null_floor",
+        "number",
+        0.002,
+        "null-rate rise allowed beyond the schema plus chance",
+        0.0,
+        1.0,
+    ),
+)
+
+
+def _validate(ctx: CheckContext, name: str, rubric_id: str) -> CheckResult:
+    from .schema import validate
+
+    schema = ctx.schema()
+    reference = "training" if name != "training" and "training" in ctx.assets.datasets else None
+    return validate(
+        ctx.assets.profile(name, reference=reference),
+        schema,
+        sigmas=ctx.params["sigmas"],
+        share_floor=ctx.params["share_floor"],
+        null_floor=ctx.params["null_floor"],
+        check=f"{rubric_id} {name} data against {ctx.schema_path.name}",
+        rubric_id=rubric_id,
+    )
+
+
+def run_data_1(ctx: CheckContext) -> CheckResult:
+    return _validate(ctx, "training", "data-1")
+
+
+def run_monitor_2(ctx: CheckContext) -> CheckResult:
+    return _validate(ctx, "serving", "monitor-2")
+
+
+# -- data-2, data-3: feature value and cost ----------------------------------------------------
+def run_data_2(ctx: CheckContext) -> CheckResult:
+    from .modeldev.features import features_beneficial
+
+    X, y = labelled(ctx, "default", holdout_name(ctx))
+    return features_beneficial(
+        ctx.assets.model("default"),
+        X,
+        y,
+        metric=ctx.params["metric"],
+        n_repeats=ctx.params["n_repeats"],
+        min_importance=ctx.params["min_importance"],
+        relative_min_importance=ctx.params["relative_min_importance"],
+    )
+
+
+def run_data_3(ctx: CheckContext) -> CheckResult:
+    from .modeldev.features import feature_cost
+
+    X, y = labelled(ctx, "default", holdout_name(ctx))
+    return feature_cost(
+        ctx.assets.model("default"),
+        X,
+        y,
+        metric=ctx.params["metric"],
+        max_cost_share=ctx.params["max_cost_share"],
+        relative_min_importance=ctx.params["relative_min_importance"],
+    )
+
+
+# -- data-4, data-5: policy and privacy ----------------------------------------------------------
+def run_data_4(ctx: CheckContext) -> CheckResult:
+    from .modeling import feature_names
+    from .monitoring.policy import feature_policy
+
+    fallback = ctx.assets.features("training") if "training" in ctx.assets.datasets else None
+    names = feature_names(ctx.assets.model("default"), fallback)
+    return feature_policy(
+        names,
+        forbidden=ctx.params["forbidden_features"] or (),
+        allowed=ctx.params["allowed_features"],
+    )
+
+
+def needs_policy(ctx: CheckContext) -> str | None:
+    if ctx.params.get("forbidden_features") or ctx.params.get("allowed_features"):
+        return None
+    return (
+        "no feature policy: set forbidden_features (and/or allowed_features) under "
+        "[tool.mltestscore.checks.data-4]"
+    )
+
+
+def run_data_5(ctx: CheckContext) -> CheckResult:
+    from .monitoring.privacy import deletion_log_check, pii_scan
+
+    frames = {n: ctx.assets.frame(n) for n in ("training", "serving") if n in ctx.assets.datasets}
+    scan = pii_scan(
+        frames,
+        allow_columns=ctx.params["allow_columns"] or (),
+        allow_values=ctx.params["allow_values"] or (),
+        min_share=ctx.params["min_share"],
+    )
+    log = ctx.params["deletion_log"]
+    if log is None or scan.verdict == "fail":
+        return scan
+    spec = ctx.assets.dataset_spec("training")
+    from .assets import AssetError
+
+    if spec.id is None:
+        raise AssetError(
+            f"[{spec.key}]: a deletion log needs the training data's id column (id = ...)"
+        )
+    path = ctx.root / log
+    try:
+        ids = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except OSError as exc:
+        raise AssetError(
+            f"[tool.mltestscore.checks.data-5] deletion_log = {log!r}: cannot read {path}: {exc}"
+        ) from None
+    frame = ctx.assets.frame("training")
+    ids_typed: list[Any] = ids
+    if frame[spec.id].dtype.kind in "iu":
+        ids_typed = [int(i) for i in ids if i.lstrip("-").isdigit()]
+    deleted = deletion_log_check(frame, spec.id, ids_typed)
+    if deleted.verdict == "fail":
+        return deleted
+    return CheckResult(
+        scan.check,
+        scan.verdict,
+        f"{scan.summary}; {deleted.summary}",
+        scan.table,
+        "data-5",
+        {**scan.metrics, **deleted.metrics},
+        scan.notes + deleted.notes,
+    )
+
+
+# -- model-3, model-4, model-5, model-6, model-7 -------------------------------------------------
+def run_model_3(ctx: CheckContext) -> CheckResult:
+    from .assets import AssetError
+    from .infra.loading import ImportPathError, load_callable
+    from .modeldev.tuning import hyperparameters_tuned
+
+    try:
+        factory = load_callable(ctx.params["factory"])
+    except ImportPathError as exc:
+        raise AssetError(f"[tool.mltestscore.checks.model-3] factory: {exc}") from None
+    space = ctx.params["search_space"]
+    for key, values in space.items():
+        if not isinstance(values, list) or not values:
+            raise AssetError(
+                f"[tool.mltestscore.checks.model-3] search_space.{key}: expected a non-empty "
+                "array of values"
+            )
+    spec = ctx.assets.dataset_spec("training")
+    frame = ctx.assets.frame("training")
+    y = ctx.assets.y("training")
+    X = frame[ctx.assets.features("training")]
+    return (
+        hyperparameters_tuned(
+            factory,
+            ctx.params["params"] or {},
+            space,
+            X[y.notna().to_numpy()],
+            y[y.notna()],
+            metric=ctx.params["metric"],
+            cv=ctx.params["cv"],
+            n_iter=ctx.params["n_iter"],
+            relative_tolerance=ctx.params["relative_tolerance"],
+            seed=ctx.settings.training_seed,
+        )
+        if spec.target
+        else CheckResult("model-3", "skip", "the training data has no target column")
+    )
+
+
+def run_model_4(ctx: CheckContext) -> CheckResult:
+    from .modeldev.staleness import staleness_curve
+
+    spec = ctx.assets.dataset_spec("training")
+    assert spec.timestamp is not None and spec.target is not None
+    trainer = fit_fn(ctx) if ctx.settings.training_fit else ctx.assets.model("default")
+    return staleness_curve(
+        trainer,
+        ctx.assets.frame("training"),
+        spec.timestamp,
+        spec.target,
+        ctx.assets.features("training"),
+        periods=ctx.params["periods"],
+        relative_tolerance=ctx.params["relative_tolerance"],
+        max_tolerable_age_days=ctx.params["max_tolerable_age_days"],
+        metric=ctx.params["metric"],
+        seed=ctx.settings.training_seed,
+    )
+
+
+def run_model_5(ctx: CheckContext) -> CheckResult:
+    from .modeldev.baseline import simpler_model_not_better
+
+    train_X, train_y = labelled(ctx, "default", "training")
+    hold_X, hold_y = labelled(ctx, "default", holdout_name(ctx))
+    return simpler_model_not_better(
+        ctx.assets.model("default"),
+        train_X,
+        train_y,
+        hold_X,
+        hold_y,
+        metric=ctx.params["metric"],
+        margin=ctx.params["margin"],
+        n_bootstrap=ctx.params["n_bootstrap"],
+        top_k_features=ctx.params["top_k_features"],
+    )
+
+
+def _attributes(ctx: CheckContext, ds: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    from .assets import AssetError
+
+    frame = ctx.assets.frame(ds)
+    spec = ctx.assets.dataset_spec(ds)
+    keep = ctx.assets.y(ds).notna().to_numpy()
+    plain = [c for c in columns if c in frame.columns]
+    if not plain and columns and all(c.isidentifier() for c in columns):
+        raise AssetError(f"[{spec.key}]: none of {', '.join(columns)} is a column of the data")
+    return frame[keep]
+
+
+def run_model_6(ctx: CheckContext) -> CheckResult:
+    from .modeldev.slices import slice_quality
+
+    ds = holdout_name(ctx)
+    X, y = labelled(ctx, "default", ds)
+    return slice_quality(
+        ctx.assets.model("default"),
+        X,
+        y,
+        list(ctx.settings.slices),
+        metric=ctx.params["metric"],
+        min_slice_size=ctx.params["min_slice_size"],
+        absolute_floor=ctx.params["absolute_floor"],
+        relative_tolerance=ctx.params["relative_tolerance"],
+        attributes=_attributes(ctx, ds, ctx.settings.slices),
+    )
+
+
+def run_model_7(ctx: CheckContext) -> CheckResult:
+    from .modeldev.inclusion import inclusion
+
+    ds = holdout_name(ctx)
+    X, y = labelled(ctx, "default", ds)
+    return inclusion(
+        ctx.assets.model("default"),
+        X,
+        y,
+        list(ctx.settings.protected),
+        attributes=_attributes(ctx, ds, ctx.settings.protected),
+        positive=ctx.params["positive"],
+        min_group_size=ctx.params["min_group_size"],
+        max_parity_difference=ctx.params["max_parity_difference"],
+        min_disparate_impact=ctx.params["min_disparate_impact"],
+        max_equalized_odds_difference=ctx.params["max_equalized_odds_difference"],
+        intersectional=bool(ctx.params["intersectional"]),
+    )
+
+
+# -- infra-1, infra-3, infra-4, infra-6, infra-7 ---------------------------------------------------
+def run_infra_1(ctx: CheckContext) -> CheckResult:
+    from .infra.reproducibility import training_reproducible
+
+    spec = ctx.assets.dataset_spec("training")
+    assert ctx.settings.training_fit is not None
+    fit: Any = ctx.settings.training_fit if ctx.params["separate_processes"] else fit_fn(ctx)
+    return training_reproducible(
+        fit,
+        ctx.assets.frame("training"),
+        seed=ctx.settings.training_seed,
+        target=spec.target,
+        features=spec.features,
+        sample=ctx.params["sample"],
+        separate_processes=bool(ctx.params["separate_processes"]),
+        atol=ctx.params["atol"],
+    )
+
+
+def run_infra_3(ctx: CheckContext) -> CheckResult:
+    from .infra.integration import pipeline_integration
+
+    spec = ctx.assets.dataset_spec("training")
+    return pipeline_integration(
+        raw=ctx.assets.frame("training"),
+        fit_fn=fit_fn(ctx),
+        serving=ctx.assets.frame("serving"),
+        target=spec.target,
+        features=spec.features,
+        sample=ctx.params["sample"],
+        seed=ctx.settings.training_seed,
+    )
+
+
+def needs_gate(ctx: CheckContext) -> str | None:
+    if ctx.params.get("threshold") is not None or "previous" in ctx.assets.models:
+        return None
+    return (
+        "nothing to gate against: set threshold under [tool.mltestscore.checks.infra-4] or "
+        "configure a 'previous' model"
+    )
+
+
+def run_infra_4(ctx: CheckContext) -> CheckResult:
+    from .infra.gate import validation_gate
+
+    X, y = labelled(ctx, "default", holdout_name(ctx))
+    previous = ctx.assets.model("previous") if "previous" in ctx.assets.models else None
+    return validation_gate(
+        ctx.assets.model("default"),
+        X,
+        y,
+        metric=ctx.params["metric"],
+        threshold=ctx.params["threshold"],
+        previous=previous,
+        max_relative_drop=ctx.params["max_relative_drop"],
+    )
+
+
+def run_infra_6(ctx: CheckContext) -> CheckResult:
+    from .infra.canary import canary
+
+    default = ctx.assets.model_spec("default")
+    previous = ctx.assets.model_spec("previous")
+    assert default.path is not None
+    X = model_X(ctx, "default", "serving")
+    return canary(
+        default.path,
+        previous.path if previous.path is not None else ctx.assets.model("previous"),
+        X,
+        trusted=default.trusted,
+        previous_trusted=previous.trusted,
+        sample=ctx.params["sample"],
+        min_agreement=ctx.params["min_agreement"],
+        max_output_shift=ctx.params["max_output_shift"],
+        max_latency_ratio=ctx.params["max_latency_ratio"],
+    )
+
+
+def run_infra_7(ctx: CheckContext) -> CheckResult:
+    from .infra.rollback import rollback_ready
+
+    previous = ctx.assets.model_spec("previous")
+    assert previous.path is not None
+    serving = ctx.assets.frame("serving")
+    reference = ctx.assets.frame("training") if "training" in ctx.assets.datasets else None
+    return rollback_ready(previous.path, serving, trusted=previous.trusted, reference=reference)
+
+
+# -- monitor-3, monitor-4, monitor-5, monitor-7 ----------------------------------------------------
+def run_monitor_3(ctx: CheckContext) -> CheckResult:
+    training = ctx.assets.dataset_spec("training")
+    serving = ctx.assets.dataset_spec("serving")
+    if training.id and serving.id and training.id == serving.id:
+        from .monitoring.skew import training_serving_skew
+
+        shared = [f for f in ctx.assets.features("serving") if f in ctx.assets.features("training")]
+        return training_serving_skew(
+            ctx.assets.frame("training"),
+            ctx.assets.frame("serving"),
+            training.id,
+            shared,
+            rtol=ctx.params["rtol"],
+            atol=ctx.params["atol"],
+        )
+    from .drift import check_drift
+
+    return check_drift(
+        ctx.assets.profile("training"),
+        ctx.assets.profile("serving", reference="training"),
+        check="monitor-3 training/serving feature distributions",
+        rubric_id="monitor-3",
+    )
+
+
+def run_monitor_4(ctx: CheckContext) -> CheckResult:
+    from .monitoring.staleness import model_staleness
+
+    created, source = ctx.assets.model_created("default")
+    serving = ctx.assets.datasets.get("serving")
+    stamps = None
+    if serving is not None and serving.timestamp is not None:
+        stamps = ctx.assets.frame("serving")[serving.timestamp]
+    return model_staleness(
+        created,
+        ctx.params["max_age_days"],
+        source,
+        serving_timestamps=stamps,
+        max_data_age_days=ctx.params["max_data_age_days"],
+    )
+
+
+def run_monitor_5(ctx: CheckContext) -> CheckResult:
+    from .monitoring.stability import numerical_stability
+
+    samples = {
+        n: model_X(ctx, "default", n) for n in ("training", "serving") if n in ctx.assets.datasets
+    }
+    return numerical_stability(
+        ctx.assets.model("default"), samples, weight_bound=ctx.params["weight_bound"]
+    )
+
+
+def needs_some_data(ctx: CheckContext) -> str | None:
+    if "training" in ctx.assets.datasets or "serving" in ctx.assets.datasets:
+        return None
+    return "no 'training' or 'serving' dataset configured"
+
+
+def run_monitor_7(ctx: CheckContext) -> CheckResult:
+    from .monitoring.quality import prediction_quality, quality_baseline
+
+    base_X, base_y = labelled(
+        ctx, "default", "validation" if "validation" in ctx.assets.datasets else "training"
+    )
+    model_ = ctx.assets.model("default")
+    baseline, _ = quality_baseline(model_, base_X, base_y, ctx.params["metric"])
+    X, y = labelled(ctx, "default", "serving")
+    return prediction_quality(
+        model_,
+        X,
+        y,
+        baseline,
+        ctx.params["metric"],
+        abs_tolerance=ctx.params["abs_tolerance"],
+        rel_tolerance=ctx.params["rel_tolerance"],
+    )
+
+
+CHECKS: tuple[BuiltinCheck, ...] = (
+    BuiltinCheck(
+        "data-1",
+        "schema",
+        "the training data satisfies the checked-in schema",
+        (dataset("training"),),
+        run_data_1,
+        SCHEMA_PARAMS,
+    ),
+    BuiltinCheck(
+        "data-2",
+        "features-beneficial",
+        "every feature measurably helps the model (permutation importance)",
+        (model("default"), needs_holdout),
+        run_data_2,
+        (
+            METRIC,
+            Param("n_repeats", "integer", 5, "permutations per feature", 1),
+            Param("min_importance", "number", None, "absolute minimum drop in the metric"),
+            Param(
+                "relative_min_importance",
+                "number",
+                0.005,
+                "minimum drop relative to the model's score",
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "data-3",
+        "feature-cost",
+        "no feature costs much serving time for little gain",
+        (model("default"), needs_holdout),
+        run_data_3,
+        (
+            METRIC,
+            Param(
+                "max_cost_share",
+                "number",
+                0.1,
+                "share of prediction cost above which a feature is costly",
+                0.0,
+                1.0,
+            ),
+            Param(
+                "relative_min_importance",
+                "number",
+                0.005,
+                "importance below which a costly feature is flagged",
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "data-4",
+        "feature-policy",
+        "the model's features follow the forbidden/allowed lists",
+        (model("default"), needs_policy),
+        run_data_4,
+        (
+            Param("forbidden_features", "strings", None, "names or glob patterns no model may use"),
+            Param(
+                "allowed_features", "strings", None, "if set, the only names or patterns allowed"
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "data-5",
+        "privacy",
+        "no raw PII in the data; deleted ids are gone from training",
+        (dataset("training"),),
+        run_data_5,
+        (
+            Param("allow_columns", "strings", None, "columns allowed to hold PII-like values"),
+            Param(
+                "allow_values", "strings", None, "values never reported (e.g. a support address)"
+            ),
+            Param(
+                "min_share",
+                "number",
+                0.0,
+                "share of a column's rows that must match before it is reported",
+                0.0,
+                1.0,
+            ),
+            Param(
+                "deletion_log",
+                "string",
+                None,
+                "file of ids (one per line) that must not be in the training data",
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "model-3",
+        "hyperparameters-tuned",
+        "the shipped hyperparameters score within tolerance of a seeded search",
+        (
+            dataset("training", column="target"),
+            param("factory", "no estimator factory"),
+            param("search_space", "no search space"),
+        ),
+        run_model_3,
+        (
+            METRIC,
+            Param(
+                "factory",
+                "string",
+                None,
+                "import path of a callable(**params) returning an unfitted estimator",
+            ),
+            Param("params", "table", None, "the shipped hyperparameters"),
+            Param("search_space", "table", None, "parameter name -> array of candidate values"),
+            Param("cv", "integer", 3, "cross-validation folds", 2),
+            Param("n_iter", "integer", 20, "random-search candidates", 1),
+            Param(
+                "relative_tolerance", "number", 0.02, "allowed shortfall relative to the best found"
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "model-4",
+        "staleness-curve",
+        "quality versus model age is measured on later periods",
+        (
+            dataset("training", column="timestamp"),
+            dataset("training", column="target"),
+            model("default"),
+        ),
+        run_model_4,
+        (
+            METRIC,
+            Param("periods", "integer", 6, "number of later periods scored", 2),
+            Param(
+                "relative_tolerance", "number", 0.05, "quality loss that still counts as tolerable"
+            ),
+            Param(
+                "max_tolerable_age_days",
+                "number",
+                None,
+                "fail if quality decays beyond tolerance before this age",
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "model-5",
+        "simpler-baseline",
+        "the model beats simple baselines on held-out data, bootstrap CI",
+        (model("default"), dataset("training", column="target"), needs_holdout),
+        run_model_5,
+        (
+            METRIC,
+            Param("margin", "number", 0.0, "required lead over the best baseline"),
+            Param("n_bootstrap", "integer", 1000, "bootstrap resamples for the CI", 100),
+            Param("top_k_features", "integer", 3, "features the linear baseline uses", 1),
+        ),
+    ),
+    BuiltinCheck(
+        "model-6",
+        "slice-quality",
+        "quality holds on every configured slice",
+        (model("default"), needs_holdout, setting("slices", "slices")),
+        run_model_6,
+        (
+            METRIC,
+            Param(
+                "min_slice_size",
+                "integer",
+                30,
+                "slices smaller than this are reported, not judged",
+                1,
+            ),
+            Param("absolute_floor", "number", None, "metric value every slice must reach"),
+            Param(
+                "relative_tolerance",
+                "number",
+                0.05,
+                "allowed shortfall of a slice relative to overall",
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "model-7",
+        "inclusion",
+        "outcomes and errors are comparable across protected groups",
+        (model("default"), needs_holdout, setting("protected", "protected attributes")),
+        run_model_7,
+        (
+            Param("positive", "string", None, "the favourable outcome (needed beyond two classes)"),
+            Param(
+                "min_group_size",
+                "integer",
+                30,
+                "groups smaller than this are reported, not judged",
+                1,
+            ),
+            Param("max_parity_difference", "number", 0.1, "demographic-parity difference limit"),
+            Param("min_disparate_impact", "number", 0.8, "four-fifths rule ratio"),
+            Param(
+                "max_equalized_odds_difference", "number", 0.1, "equalized-odds difference limit"
+            ),
+            Param(
+                "intersectional", "bool", False, "also judge intersections of protected attributes"
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "infra-1",
+        "reproducible-training",
+        "training twice with one seed gives the same predictions",
+        (setting("training_fit", "[tool.mltestscore.training] fit"), dataset("training")),
+        run_infra_1,
+        (
+            Param("separate_processes", "bool", False, "train each copy in a fresh interpreter"),
+            Param("sample", "integer", 500, "rows whose predictions are compared", 1),
+            Param("atol", "number", 1e-6, "tolerated absolute difference of outputs"),
+        ),
+    ),
+    BuiltinCheck(
+        "infra-3",
+        "pipeline-integration",
+        "raw data to features, training, artifact and serving run end to end",
+        (
+            setting("training_fit", "[tool.mltestscore.training] fit"),
+            dataset("training"),
+            dataset("serving"),
+        ),
+        run_infra_3,
+        (Param("sample", "integer", 200, "rows of raw data the run uses", 10),),
+    ),
+    BuiltinCheck(
+        "infra-4",
+        "validation-gate",
+        "quality on validation data meets the threshold and the previous model",
+        (model("default"), needs_holdout, needs_gate),
+        run_infra_4,
+        (
+            METRIC,
+            Param("threshold", "number", None, "absolute metric value the model must reach"),
+            Param(
+                "max_relative_drop", "number", 0.01, "allowed loss relative to the previous model"
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "infra-6",
+        "canary",
+        "the default model loads in a fresh process and agrees with the previous one",
+        (model("default", artifact=True), model("previous"), dataset("serving")),
+        run_infra_6,
+        (
+            Param("sample", "integer", 500, "serving rows sent to both models", 10),
+            Param(
+                "min_agreement",
+                "number",
+                0.9,
+                "share of rows where both predict the same",
+                0.0,
+                1.0,
+            ),
+            Param("max_output_shift", "number", 0.1, "allowed shift of the output distribution"),
+            Param(
+                "max_latency_ratio",
+                "number",
+                3.0,
+                "allowed slowdown against the previous model",
+                1.0,
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "infra-7",
+        "rollback-ready",
+        "the previous model loads and serves today's data",
+        (model("previous", artifact=True), dataset("serving")),
+        run_infra_7,
+    ),
+    BuiltinCheck(
+        "monitor-2",
+        "serving-invariants",
+        "the serving data satisfies the schema learned from training",
+        (dataset("serving"),),
+        run_monitor_2,
+        SCHEMA_PARAMS,
+    ),
+    BuiltinCheck(
+        "monitor-3",
+        "training-serving-skew",
+        "features agree between training and serving (joined by id, else distributions)",
+        (dataset("training"), dataset("serving")),
+        run_monitor_3,
+        (
+            Param("rtol", "number", 1e-6, "relative tolerance for joined float values"),
+            Param("atol", "number", 1e-9, "absolute tolerance for joined float values"),
+        ),
+    ),
+    BuiltinCheck(
+        "monitor-4",
+        "model-staleness",
+        "the served model and its newest data are not too old",
+        (model("default"), param("max_age_days", "no age limit")),
+        run_monitor_4,
+        (
+            Param("max_age_days", "number", None, "oldest acceptable model age in days"),
+            Param(
+                "max_data_age_days", "number", None, "oldest acceptable newest serving row, in days"
+            ),
+        ),
+    ),
+    BuiltinCheck(
+        "monitor-5",
+        "numerical-stability",
+        "no NaN/inf in predictions or weights; probabilities valid",
+        (model("default"), needs_some_data),
+        run_monitor_5,
+        (Param("weight_bound", "number", 1e6, "largest plausible absolute weight"),),
+    ),
+    BuiltinCheck(
+        "monitor-7",
+        "prediction-quality",
+        "quality on labelled serving rows holds against the baseline",
+        (model("default"), dataset("serving", column="target")),
+        run_monitor_7,
+        (
+            METRIC,
+            Param("abs_tolerance", "number", 0.02, "allowed absolute loss of quality"),
+            Param("rel_tolerance", "number", 0.05, "allowed relative loss of quality"),
+        ),
+    ),
+)
