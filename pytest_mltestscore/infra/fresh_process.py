@@ -26,19 +26,23 @@ class ChildResult:
     error: str | None
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     paths = [p for p in sys.path if p and Path(p).is_dir()]
     if os.getcwd() not in paths:
         paths.insert(0, os.getcwd())
     existing = env.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join([*paths, *([existing] if existing else [])])
-    env.setdefault("PYTHONHASHSEED", "0")
+    env.update(overrides or {})
     return env
 
 
 def run_script(
-    script: str, args: dict[str, Any], workdir: Path, timeout: float = DEFAULT_TIMEOUT
+    script: str,
+    args: dict[str, Any],
+    workdir: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: dict[str, str] | None = None,
 ) -> ChildResult:
     """Run ``script`` in ``sys.executable``; it reads ``ARGS`` and must call ``reply(dict)``.
 
@@ -59,7 +63,7 @@ def run_script(
     try:
         proc = subprocess.run(
             [sys.executable, "-c", prelude + script],
-            env=_child_env(),
+            env=_child_env(env),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -55,9 +55,9 @@ def training_reproducible(
     Fails when more than ``max_label_diff_share`` of the predicted labels differ, or when a
     probability (classifiers) or predicted value (regressors) differs by more than
     ``atol + rtol * |value|``. With ``separate_processes`` each training runs in a fresh Python
-    interpreter, which also catches state that leaks within one process (hash seeds, global RNGs,
-    caches); ``fit_fn`` must then be importable (a ``"pkg.module:callable"`` path or a top-level
-    function).
+    interpreter with its own (fixed) string-hash seed, which also catches dependence on state
+    within one process (set iteration order, global RNGs, caches); ``fit_fn`` must then be
+    importable (a ``"pkg.module:callable"`` path or a top-level function).
     """
     import pandas as pd
 
@@ -137,7 +137,10 @@ def _fit_in_fresh_processes(
         for attempt in (1, 2):
             model_file = workdir / f"model-{attempt}.pkl"
             args = {"fit": path, "data": str(data_file), "seed": seed, "model": str(model_file)}
-            res = run_script(_CHILD_FIT, args, workdir, timeout=timeout)
+            # A different, fixed hash seed per run: code that depends on set or dict-of-str
+            # iteration order shows up, and the verdict stays the same from run to run.
+            env = {"PYTHONHASHSEED": str(attempt)}
+            res = run_script(_CHILD_FIT, args, workdir, timeout=timeout, env=env)
             if not res.ok:
                 return [], f"run {attempt}: {res.error}"
             # We wrote this pickle ourselves a moment ago, from the user's own training code.

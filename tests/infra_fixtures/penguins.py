@@ -63,3 +63,16 @@ def shuffled_labels(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     out = df.copy()
     out[TARGET] = rng.permutation(out[TARGET].to_numpy())
     return out
+
+
+def fit_forest_set_ordered(df: pd.DataFrame, seed: int) -> Pipeline:
+    """Seeded, but the column order comes from a set: it changes with the string-hash seed."""
+    numeric = list(set(NUMERIC))
+    pre = make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+        (OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+    )
+    model = make_pipeline(
+        pre, RandomForestClassifier(n_estimators=15, max_depth=4, random_state=seed)
+    )
+    return model.fit(df[FEATURES], df[TARGET])
