@@ -91,6 +91,7 @@ def dataset(name: str, *, column: str | None = None) -> Needs:
             return f"dataset {name!r} names no {column} column ([{spec.key}] {column} = ...)"
         return None
 
+    need.__doc__ = f"`{name}` dataset" + (f" with `{column}`" if column else "")
     return need
 
 
@@ -106,6 +107,7 @@ def model(name: str, *, artifact: bool = False) -> Needs:
             )
         return None
 
+    need.__doc__ = f"`{name}` model" + (" (artifact file)" if artifact else "")
     return need
 
 
@@ -115,6 +117,7 @@ def setting(attr: str, key: str) -> Needs:
             return None
         return f"no {key} configured in [tool.mltestscore]"
 
+    need.__doc__ = f"`{key}`" if key.startswith("[") else f"`{attr}`"
     return need
 
 
@@ -124,6 +127,7 @@ def param(name: str, what: str) -> Needs:
             return None
         return f"{what} (set {name} under [tool.mltestscore.checks.{ctx.check_id}])"
 
+    need.__doc__ = f"`{name}` parameter"
     return need
 
 
@@ -138,6 +142,10 @@ class BuiltinCheck:
 
     def missing(self, ctx: CheckContext) -> list[str]:
         return [reason for need in self.needs if (reason := need(ctx)) is not None]
+
+    def needs_text(self) -> str:
+        """What the check needs, in words, from the docstrings of its need predicates."""
+        return ", ".join((n.__doc__ or n.__name__).strip().splitlines()[0] for n in self.needs)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

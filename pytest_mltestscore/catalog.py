@@ -51,6 +51,7 @@ def holdout_name(ctx: CheckContext) -> str:
 
 
 def needs_holdout(ctx: CheckContext) -> str | None:
+    """labelled `validation` (or `serving`) dataset"""
     for name in ("validation", "serving"):
         spec = ctx.assets.datasets.get(name)
         if spec is not None and spec.target is not None:
@@ -162,6 +163,7 @@ def run_data_4(ctx: CheckContext) -> CheckResult:
 
 
 def needs_policy(ctx: CheckContext) -> str | None:
+    """`forbidden_features` or `allowed_features` parameter"""
     if ctx.params.get("forbidden_features") or ctx.params.get("allowed_features"):
         return None
     return (
@@ -377,6 +379,7 @@ def run_infra_3(ctx: CheckContext) -> CheckResult:
 
 
 def needs_gate(ctx: CheckContext) -> str | None:
+    """`threshold` parameter or `previous` model"""
     if ctx.params.get("threshold") is not None or "previous" in ctx.assets.models:
         return None
     return (
@@ -486,6 +489,7 @@ def run_monitor_5(ctx: CheckContext) -> CheckResult:
 
 
 def needs_some_data(ctx: CheckContext) -> str | None:
+    """`training` or `serving` dataset"""
     if "training" in ctx.assets.datasets or "serving" in ctx.assets.datasets:
         return None
     return "no 'training' or 'serving' dataset configured"

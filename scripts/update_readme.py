@@ -1,0 +1,109 @@
+"""Regenerate the generated regions of README.md from the code and from a real run.
+
+    python scripts/update_readme.py          # rewrite the regions in place
+    python scripts/update_readme.py --check  # exit 1 if README.md is out of date
+
+Regions: the built-in check table (from pytest_mltestscore.catalog) and the scorecard excerpt
+(from a real run of examples/penguins, with today pinned so the output is reproducible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+EXAMPLE = ROOT / "examples" / "penguins"
+SCORECARD_TODAY = "2026-11-22"
+
+
+def checks_table() -> str:
+    from pytest_mltestscore.catalog import CHECKS
+
+    lines = [
+        "| item | built-in check | what it verifies | needs | parameters (`[tool.mltestscore.checks.ID]`) |",
+        "|---|---|---|---|---|",
+    ]
+    for check in CHECKS:
+        params = ", ".join(f"`{p.name}`" for p in check.params) or "-"
+        lines.append(
+            f"| `{check.rubric_id}` | `{check.name}` | {check.summary} | {check.needs_text()} | {params} |"
+        )
+    return "\n".join(lines)
+
+
+def scorecard() -> str:
+    env = {**os.environ, "MLTESTSCORE_TODAY": SCORECARD_TODAY, "COLUMNS": "100", "NO_COLOR": "1"}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(EXAMPLE),
+            "-p",
+            "no:cacheprovider",
+            "--color=no",
+            "--ml-score-report=term",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    out = proc.stdout
+    start = out.find("ML Test Score ==")
+    if start < 0:
+        raise SystemExit(
+            f"no scorecard in the example's output:\n{out[-3000:]}{proc.stderr[-2000:]}"
+        )
+    card = out[out.rfind("\n", 0, start) + 1 :]
+    keep = [
+        ln.rstrip() for ln in card.splitlines() if not ln.startswith("=") or "ML Test Score" in ln
+    ]
+    keep = [ln for ln in keep if not ln.startswith(("FAILED", "SKIPPED", "ERROR"))]
+    return "```text\n" + "\n".join(keep).strip() + "\n```"
+
+
+def regions() -> dict[str, str]:
+    out = {"checks-table": checks_table()}
+    if EXAMPLE.is_dir():
+        out["scorecard"] = scorecard()
+    return out
+
+
+def render(text: str, generated: dict[str, str]) -> str:
+    for name, body in generated.items():
+        pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", flags=re.DOTALL)
+        if not pattern.search(text):
+            raise SystemExit(
+                f"README.md has no region <!-- {name}:begin --> ... <!-- {name}:end -->"
+            )
+        text = pattern.sub(lambda m, b=body: m.group(1) + b + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if README.md is out of date")
+    opts = parser.parse_args()
+    current = README.read_text(encoding="utf-8")
+    updated = render(current, regions())
+    if opts.check:
+        if updated != current:
+            print("README.md is out of date: run python scripts/update_readme.py")
+            return 1
+        print("README.md is up to date")
+        return 0
+    README.write_text(updated, encoding="utf-8")
+    print("README.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
