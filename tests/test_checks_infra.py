@@ -224,6 +224,14 @@ def test_training_error_is_a_failure_not_a_crash(data):
     assert "run 1 raised ValueError" in result.summary
 
 
+def test_training_error_in_a_fresh_process_is_reported(data):
+    result = training_reproducible(
+        "infra_fixtures.penguins:fit_needs_missing_column", data, separate_processes=True
+    )
+    assert result.verdict == "fail"
+    assert "run 1 raised KeyError" in result.summary and "colony_id" in result.summary
+
+
 def test_training_reproducible_validates_arguments(data):
     with pytest.raises(ValueError, match="import path"):
         training_reproducible(lambda df, s: None, data, separate_processes=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from ..modeling import feature_names
 from ..result import CheckResult, Table, Verdict
 from .fresh_process import DEFAULT_TIMEOUT, run_script
 from .loading import import_path_of, load_callable
-from .outputs import Comparison, collect_outputs, compare_outputs
+from .outputs import Comparison, Outputs, collect_outputs, compare_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,16 +21,29 @@ RUBRIC_ID = "infra-1"
 
 FitFn = Callable[["pd.DataFrame", int], Any]
 
+# The child trains and predicts, and sends back only the outputs (JSON): no model crosses
+# the process boundary, so nothing needs to be picklable or unpickled.
 _CHILD_FIT = """
-import pickle
 import pandas as pd
 from pytest_mltestscore.infra.loading import load_callable
+from pytest_mltestscore.infra.outputs import collect_outputs
+from pytest_mltestscore.infra.reproducibility import prediction_rows
+
 fit = load_callable(ARGS["fit"])
 data = pd.read_pickle(ARGS["data"])
-model = fit(data, ARGS["seed"])
-with open(ARGS["model"], "wb") as fh:
-    pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-reply({"type": type(model).__name__})
+X = pd.read_pickle(ARGS["X"]) if ARGS["X"] else None
+try:
+    model = fit(data, ARGS["seed"])
+except Exception as exc:
+    reply({"error": f"raised {type(exc).__name__}: {exc}"})
+    raise SystemExit(0)
+try:
+    rows = prediction_rows(
+        model, data, X, ARGS["features"], ARGS["target"], ARGS["sample"], ARGS["seed"]
+    )
+    reply({"outputs": collect_outputs(model, rows).to_json()})
+except Exception as exc:
+    reply({"error": f"the trained model could not predict: {type(exc).__name__}: {exc}"})
 """
 
 
@@ -85,87 +97,112 @@ def training_reproducible(
                 "separate_processes=True needs fit_fn as an import path 'pkg.module:callable' "
                 "or a top-level function a fresh interpreter can import"
             )
-        models, error = _fit_in_fresh_processes(path, data, seed, timeout)
+        outputs, error = _run_in_fresh_processes(
+            path, data, seed, X, features, target, sample, timeout
+        )
         where = "in two fresh Python processes"
     else:
         fn = load_callable(fit_fn) if isinstance(fit_fn, str) else fit_fn
         if not callable(fn):
             raise ValueError("fit_fn must be callable or an import path 'pkg.module:callable'")
-        models, error = _fit_twice(fn, data, seed)
+        outputs, error = _run_twice(fn, data, seed, X, features, target, sample)
         where = "in this process"
     if error is not None:
         return CheckResult(
-            CHECK, "fail", f"training with seed {seed} failed {where}: {error}", rubric_id=RUBRIC_ID
+            CHECK, "fail", f"training with seed {seed} {where}: {error}", rubric_id=RUBRIC_ID
         )
-    first, second = models
-
-    rows = _prediction_rows(first, data, X, features, target)
-    if len(rows) > sample:
-        rows = rows.sample(n=sample, random_state=seed)
-    try:
-        out_a = collect_outputs(first, rows)
-        out_b = collect_outputs(second, rows)
-    except Exception as exc:
-        return CheckResult(
-            CHECK,
-            "fail",
-            f"the trained model could not predict: {type(exc).__name__}: {exc}",
-            rubric_id=RUBRIC_ID,
-        )
+    out_a, out_b = outputs
     cmp = compare_outputs(out_a, out_b, atol=atol, rtol=rtol)
-    return _verdict(cmp, seed, where, len(rows), atol, rtol, max_label_diff_share, out_a.task)
+    n = len(out_a.rows)
+    return _verdict(cmp, seed, where, n, atol, rtol, max_label_diff_share, out_a.task)
 
 
-def _fit_twice(fn: FitFn, data: pd.DataFrame, seed: int) -> tuple[list[Any], str | None]:
-    models = []
+def _run_twice(
+    fn: FitFn,
+    data: pd.DataFrame,
+    seed: int,
+    X: pd.DataFrame | None,
+    features: Sequence[str] | None,
+    target: str | None,
+    sample: int,
+) -> tuple[list[Outputs], str | None]:
+    outputs = []
     for attempt in (1, 2):
         try:
-            models.append(fn(data.copy(), seed))
+            model = fn(data.copy(), seed)
         except Exception as exc:
             return [], f"run {attempt} raised {type(exc).__name__}: {exc}"
-    return models, None
+        try:
+            rows = prediction_rows(model, data, X, features, target, sample, seed)
+            outputs.append(collect_outputs(model, rows))
+        except Exception as exc:
+            return [], f"the trained model could not predict: {type(exc).__name__}: {exc}"
+    return outputs, None
 
 
-def _fit_in_fresh_processes(
-    path: str, data: pd.DataFrame, seed: int, timeout: float
-) -> tuple[list[Any], str | None]:
-    models = []
+def _run_in_fresh_processes(
+    path: str,
+    data: pd.DataFrame,
+    seed: int,
+    X: pd.DataFrame | None,
+    features: Sequence[str] | None,
+    target: str | None,
+    sample: int,
+    timeout: float,
+) -> tuple[list[Outputs], str | None]:
+    outputs = []
     with tempfile.TemporaryDirectory(prefix="mltestscore-infra1-") as tmp:
         workdir = Path(tmp)
         data_file = workdir / "data.pkl"
         data.to_pickle(data_file)
+        x_file = workdir / "X.pkl"
+        if X is not None:
+            X.to_pickle(x_file)
+        args = {
+            "fit": path,
+            "data": str(data_file),
+            "X": str(x_file) if X is not None else None,
+            "seed": seed,
+            "features": None if features is None else list(features),
+            "target": target,
+            "sample": sample,
+        }
         for attempt in (1, 2):
-            model_file = workdir / f"model-{attempt}.pkl"
-            args = {"fit": path, "data": str(data_file), "seed": seed, "model": str(model_file)}
             # A different, fixed hash seed per run: code that depends on set or dict-of-str
             # iteration order shows up, and the verdict stays the same from run to run.
             env = {"PYTHONHASHSEED": str(attempt)}
             res = run_script(_CHILD_FIT, args, workdir, timeout=timeout, env=env)
-            if not res.ok:
+            if not res.ok or res.payload is None:
                 return [], f"run {attempt}: {res.error}"
-            # We wrote this pickle ourselves a moment ago, from the user's own training code.
-            with model_file.open("rb") as fh:
-                models.append(pickle.load(fh))
-    return models, None
+            if "error" in res.payload:
+                return [], f"run {attempt} {res.payload['error']}"
+            outputs.append(Outputs.from_json(res.payload["outputs"]))
+    return outputs, None
 
 
-def _prediction_rows(
+def prediction_rows(
     model: Any,
     data: pd.DataFrame,
     X: pd.DataFrame | None,
     features: Sequence[str] | None,
     target: str | None,
+    sample: int,
+    seed: int,
 ) -> pd.DataFrame:
+    """The rows both trained models predict: ``X``, else the model's features of ``data``."""
     if X is not None:
-        return X
-    if features is not None:
-        return data[list(features)]
-    names = feature_names(model)
-    if names and all(n in data.columns for n in names):
-        return data[names]
-    if target is not None:
-        return data.drop(columns=[target])
-    return data
+        rows = X
+    elif features is not None:
+        rows = data[list(features)]
+    else:
+        names = feature_names(model)
+        if names and all(n in data.columns for n in names):
+            rows = data[names]
+        elif target is not None:
+            rows = data.drop(columns=[target])
+        else:
+            rows = data
+    return rows.sample(n=sample, random_state=seed) if len(rows) > sample else rows
 
 
 def _verdict(

@@ -76,3 +76,8 @@ def fit_forest_set_ordered(df: pd.DataFrame, seed: int) -> Pipeline:
         pre, RandomForestClassifier(n_estimators=15, max_depth=4, random_state=seed)
     )
     return model.fit(df[FEATURES], df[TARGET])
+
+
+def fit_needs_missing_column(df: pd.DataFrame, seed: int) -> Pipeline:
+    """A trainer that expects a column the dataset does not have."""
+    return fit_forest(df.assign(colony=df["colony_id"]), seed)
