@@ -335,6 +335,17 @@ def test_one_training_step_lowers_the_loss(cancer):
         assert result.metrics["after"] < result.metrics["before"]
 
 
+def test_classifier_without_probabilities_is_scored_by_accuracy(cancer):
+    """Integer labels and no predict_proba: still a classifier (scikit-learn's tag says so)."""
+    X, y = cancer
+    result = one_step_lowers_loss(
+        lambda: SGDClassifier(loss="hinge", learning_rate="constant", eta0=0.001), X, y
+    )
+    assert result.verdict == "pass", result.message()
+    assert result.summary.startswith("accuracy (higher is better)")
+    assert result.metrics["after"] > result.metrics["before"]
+
+
 def test_overshooting_step_size_is_caught(cancer):
     X, y = cancer
     result = one_step_lowers_loss(

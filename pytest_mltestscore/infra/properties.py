@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..metrics import get_metric
+from ..metrics import Task, get_metric
 from ..modeling import evaluate, feature_names, has_proba, infer_task
 from ..result import CheckResult, Table, Verdict
 from .loading import load_model_artifact, save_model_artifact, skops_available
@@ -235,11 +235,24 @@ def _result(problems: list[Problem], checked: list[str], notes: list[str], n: in
     )
 
 
+def _task(model: Any, y: Any) -> Task:
+    """Task of a model that may not be fitted yet: scikit-learn's own tag first."""
+    try:
+        from sklearn.base import is_classifier, is_regressor
+    except ImportError:  # pragma: no cover - models without scikit-learn
+        return infer_task(model, y)
+    if is_classifier(model):
+        return "classification"
+    if is_regressor(model):
+        return "regression"
+    return infer_task(model, y)
+
+
 def _loss_metric(model: Any, y: Any, loss: str | None) -> str:
     if loss is not None:
         get_metric(loss)
         return loss
-    if infer_task(model, y) == "classification":
+    if _task(model, y) == "classification":
         return "log_loss" if has_proba(model) else "accuracy"
     return "rmse"
 
@@ -288,7 +301,7 @@ def one_step_lowers_loss(
     metric_name = _loss_metric(model, y, loss)
     metric = get_metric(metric_name)
     kwargs: dict[str, Any] = {}
-    if infer_task(model, y) == "classification":
+    if _task(model, y) == "classification":
         kwargs["classes"] = np.unique(np.asarray(y)) if classes is None else np.asarray(classes)
     values = []
     try:
@@ -349,7 +362,7 @@ def can_overfit_tiny(
         raise ValueError(f"need at least n={n} rows, got {len(X)}")
     model = _seeded(model_factory(), seed)
     y_arr = np.asarray(y)
-    task = infer_task(model, y_arr)
+    task = _task(model, y_arr)
     rows = _tiny_rows(y_arr, n, seed, task == "classification")
     X_tiny = X.iloc[rows] if isinstance(X, (pd.DataFrame, pd.Series)) else np.asarray(X)[rows]
     y_tiny = y.iloc[rows] if isinstance(y, pd.Series) else y_arr[rows]
