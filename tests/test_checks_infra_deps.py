@@ -17,6 +17,7 @@ from pytest_mltestscore.infra import (
     dependency_changes,
     feature_code_coverage,
     freeze_dependencies,
+    merge_reports,
     save_model_artifact,
     start_coverage,
     stop_and_report,
@@ -100,6 +101,17 @@ def test_fully_tested_feature_code_passes(fresh_coverage):
     result = feature_code_coverage(report, min_coverage=100)
     assert result.verdict == "pass"
     assert result.metrics["percent"] == 100.0
+
+
+def test_reports_from_two_processes_merge(fresh_coverage):
+    """Like two xdist workers: each ran a different function; together they cover both."""
+    df = penguins()
+    _, first = _measure([("bill_ratio", df), ("body_condition", df)], preimport=False)
+    module, second = _measure([("island_code", "Dream"), ("island_code", "Atlantis")], False)
+    assert first[FEATURE_MODULE].missing == tuple(sorted(_body_statement_lines(module.island_code)))
+    merged = merge_reports([first, second])[FEATURE_MODULE]
+    assert merged.missed == 0 and merged.percent == 100.0
+    assert merged.statements == first[FEATURE_MODULE].statements
 
 
 def test_coverage_arguments_are_checked(fresh_coverage):

@@ -12,6 +12,7 @@ from .feature_coverage import (
     CoverageHandle,
     ModuleCoverage,
     feature_code_coverage,
+    merge_reports,
     start_coverage,
     stop_and_report,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "freeze_dependencies",
     "load_callable",
     "load_model_artifact",
+    "merge_reports",
     "model_properties",
     "one_step_lowers_loss",
     "pipeline_integration",

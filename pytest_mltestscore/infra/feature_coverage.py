@@ -32,6 +32,7 @@ class ModuleCoverage:
     missed: int
     missing_lines: str = ""
     measured: bool = True
+    missing: tuple[int, ...] = ()
 
     @property
     def percent(self) -> float:
@@ -162,7 +163,35 @@ def _analyse(cov: Any, module: str, path: Path, measured: set[str], owned: bool)
         missed=len(missing),
         missing_lines=_ranges(missing),
         measured=was_measured,
+        missing=tuple(missing),
     )
+
+
+def merge_reports(reports: Sequence[Mapping[str, ModuleCoverage]]) -> dict[str, ModuleCoverage]:
+    """Combine reports from several processes (e.g. xdist workers): a line is covered when
+    any process ran it."""
+    merged: dict[str, ModuleCoverage] = {}
+    for report in reports:
+        for name, mc in report.items():
+            prev = merged.get(name)
+            if prev is None:
+                merged[name] = mc
+                continue
+            if not mc.measured:
+                continue
+            missing = (
+                sorted(set(mc.missing) & set(prev.missing)) if prev.measured else list(mc.missing)
+            )
+            merged[name] = ModuleCoverage(
+                module=name,
+                path=mc.path,
+                statements=mc.statements,
+                missed=len(missing),
+                missing_lines=_ranges(missing),
+                measured=True,
+                missing=tuple(missing),
+            )
+    return merged
 
 
 def _ranges(lines: Sequence[int]) -> str:
