@@ -1,0 +1,492 @@
+"""Dataset profiles computed on Dask: each partition profiled where it lives, merged in a tree.
+
+A partition is one data file of a partitioned dataset (or one Parquet row group with
+``split_row_groups=True``, or one partition of a ``dask.dataframe``). A task reads its partition
+in chunks of at most ``chunk_rows`` rows with the ordinary readers, profiles it with
+:func:`~pytest_mltestscore.profiles.profile_chunks` and returns ``DatasetProfile.to_dict()``;
+merge tasks combine up to ``split_every`` of those dicts at a time, so the driver receives one
+profile whatever the number of partitions, and no row ever leaves a worker.
+
+Profiles merge exactly (histogram grids nest, counts add), so the result equals the
+single-process profile of the same rows: counts, nulls, histograms, extremes and category
+counts exactly, and hence every quantile and every drift or schema statistic read from them;
+the mean and sum of squared deviations up to floating-point rounding. One exception, as in the
+single-process engine: once a column holds more than ``max_categories`` distinct values, which
+values are kept before the "other" bucket depends on how the rows were chunked.
+
+The reference (training) profile is sent to the cluster once: scattered to the workers of a
+distributed cluster, one shared node of the task graph otherwise.
+
+Worker failures: the distributed scheduler reruns the tasks of a worker that dies (up to
+``distributed.scheduler.allowed-failures`` times per task) and the result is still exact; past
+that, or when the cluster fails otherwise, :class:`~pytest_mltestscore.engines.EngineError` is
+raised naming the partition or the scheduler. A partial profile is never returned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile, profile_chunks
+from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, ReaderError, detect_format, resolve_paths
+from . import EngineError, MissingEngineError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_SPLIT_EVERY = 8
+"""Profiles merged by one task of the reduction tree."""
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a scheduler given by address before giving up."""
+
+LOCAL_SCHEDULERS = ("threads", "sync", "synchronous", "processes")
+"""Scheduler names that run on this machine without a distributed cluster."""
+
+_INSTALL_HINT = "pip install pytest-mltestscore[dask]"
+_KEY_PREFIX = "mltestscore"
+
+
+def _import_dask() -> Any:
+    try:
+        import dask
+    except ImportError:
+        raise MissingEngineError(
+            f"the Dask engine needs dask: {_INSTALL_HINT} (or: pip install 'dask[distributed]')"
+        ) from None
+    return dask
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise MissingEngineError(
+            "connecting to a Dask scheduler needs dask.distributed: " + _INSTALL_HINT
+        ) from None
+    return distributed
+
+
+# --------------------------------------------------------------------------------------------
+# What one task does
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What every partition task needs besides its partition and the reference (small)."""
+
+    columns: tuple[str, ...] | None
+    drop: tuple[str, ...]
+    fmt: str | None
+    chunk_rows: int
+    bins: int
+    max_categories: int
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of work: a file, or one row group of a Parquet file."""
+
+    path: str
+    row_group: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.row_group is None:
+            return self.path
+        return f"{self.path} (row group {self.row_group})"
+
+
+def _row_group_chunks(
+    path: str, row_group: int, chunk_rows: int, columns: Sequence[str] | None
+) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+        wanted = list(columns) if columns is not None else None
+        for batch in reader.iter_batches(
+            batch_size=chunk_rows, row_groups=[row_group], columns=wanted
+        ):
+            yield batch.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()
+        raise ReaderError(
+            f"cannot read row group {row_group} of Parquet file {path}: "
+            f"{reason[0] if reason else type(exc).__name__}"
+        ) from None
+
+
+def _partition_chunks(part: Partition, s: _Settings) -> Iterator[pd.DataFrame]:
+    from ..readers import iter_chunks
+
+    if part.row_group is None:
+        chunks = iter_chunks(part.path, chunk_rows=s.chunk_rows, fmt=s.fmt, columns=s.columns)
+    else:
+        chunks = _row_group_chunks(part.path, part.row_group, s.chunk_rows, s.columns)
+    for chunk in chunks:
+        if s.columns is not None:
+            missing = [c for c in s.columns if c not in chunk.columns]
+            if missing:  # pyarrow skips unknown columns silently
+                raise ReaderError(
+                    f"{part.label}: column(s) {', '.join(missing)} not in the data "
+                    f"(columns: {', '.join(map(str, chunk.columns[:20]))})"
+                )
+        if s.drop:
+            chunk = chunk.drop(columns=[c for c in s.drop if c in chunk.columns])
+        yield chunk
+
+
+def _profile_partition(
+    part: Partition, reference: DatasetProfile | None, s: _Settings
+) -> dict[str, Any]:
+    """Task: the profile of one partition, as a JSON-safe dict."""
+    try:
+        profile = profile_chunks(
+            _partition_chunks(part, s),
+            reference,
+            columns=s.columns,
+            bins=s.bins,
+            max_categories=s.max_categories,
+        )
+    except ReaderError:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"cannot profile {part.label}: {exc}") from None
+    return profile.to_dict()
+
+
+def _profile_frame_partition(
+    df: pd.DataFrame, reference: DatasetProfile | None, s: _Settings
+) -> dict[str, Any]:
+    """Task: the profile of one partition of a dask DataFrame, as a JSON-safe dict."""
+    if s.drop:
+        df = df.drop(columns=[c for c in s.drop if c in df.columns])
+    return profile_chunks(
+        [df], reference, columns=s.columns, bins=s.bins, max_categories=s.max_categories
+    ).to_dict()
+
+
+def _merge_profiles(*parts: Mapping[str, Any]) -> dict[str, Any]:
+    """Task: merge profile dicts in order (left to right, so column order is kept)."""
+    total = DatasetProfile.from_dict(parts[0])
+    for part in parts[1:]:
+        total = total.merge(DatasetProfile.from_dict(part))
+    return total.to_dict()
+
+
+# --------------------------------------------------------------------------------------------
+# Building the graph
+
+
+def _partitions(files: Sequence[Path], fmt: str | None, split_row_groups: bool) -> list[Partition]:
+    """One partition per file, or per row group of Parquet files when asked (reads footers)."""
+    if not split_row_groups:
+        return [Partition(str(f)) for f in files]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out: list[Partition] = []
+    for f in files:
+        if (fmt or detect_format(f)) != "parquet":
+            out.append(Partition(str(f)))
+            continue
+        try:
+            groups = pq.ParquetFile(f).metadata.num_row_groups
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise ReaderError(f"cannot read the footer of Parquet file {f}: {exc}") from None
+        if groups <= 1:
+            out.append(Partition(str(f)))
+        else:
+            out.extend(Partition(str(f), g) for g in range(groups))
+    return out
+
+
+def _tree(nodes: list[Any], split_every: int, token: str) -> Any:
+    """Merge delayed profile dicts level by level, ``split_every`` neighbours per task."""
+    from dask import delayed
+
+    merge = delayed(_merge_profiles, pure=True)
+    level = 0
+    while len(nodes) > 1:
+        nodes = [
+            merge(
+                *nodes[i : i + split_every],
+                dask_key_name=f"{_KEY_PREFIX}-merge-{token}-{level}-{i // split_every}",
+            )
+            for i in range(0, len(nodes), split_every)
+        ]
+        level += 1
+    return nodes[0]
+
+
+def _check_common(
+    reference: DatasetProfile | None,
+    scheduler: Any,
+    split_every: int,
+    bins: int,
+    max_categories: int,
+    connect_timeout: float,
+) -> None:
+    if reference is not None and not isinstance(reference, DatasetProfile):
+        raise ValueError(
+            f"reference must be a DatasetProfile or None, got {type(reference).__name__}"
+        )
+    if scheduler is not None and not isinstance(scheduler, str) and not _is_client(scheduler):
+        raise ValueError(
+            "scheduler must be None, a scheduler address such as 'tcp://host:8786', one of "
+            f"{', '.join(LOCAL_SCHEDULERS)}, or a distributed.Client; got {scheduler!r}"
+        )
+    if isinstance(scheduler, str) and not scheduler.strip():
+        raise ValueError("scheduler must not be an empty string (use None for the default)")
+    if not isinstance(split_every, int) or isinstance(split_every, bool) or split_every < 2:
+        raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
+    if not isinstance(bins, int) or bins < 16:
+        raise ValueError(f"bins must be an integer of at least 16, got {bins!r}")
+    if not isinstance(max_categories, int) or max_categories < 1:
+        raise ValueError(f"max_categories must be a positive integer, got {max_categories!r}")
+    if not connect_timeout > 0:
+        raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
+
+
+def _names(values: Sequence[str] | None, what: str) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        raise ValueError(f"{what} must be a sequence of column names, not the string {values!r}")
+    return tuple(str(v) for v in values)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def profile_dask(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    root: str | Path | None = None,
+    reference: DatasetProfile | None = None,
+    columns: Sequence[str] | None = None,
+    drop: Sequence[str] = (),
+    scheduler: str | Any | None = None,
+    fmt: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    split_row_groups: bool = False,
+    split_every: int = DEFAULT_SPLIT_EVERY,
+    bins: int = DEFAULT_BINS,
+    max_categories: int = DEFAULT_MAX_CATEGORIES,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> DatasetProfile:
+    """Profile a partitioned dataset on Dask; equal to ``profile_chunks(iter_chunks(paths))``.
+
+    ``paths``: a file, a directory (every data file under it) or a glob, as for
+    :func:`~pytest_mltestscore.readers.resolve_paths`; the files are listed here and read by
+    the workers, which must see them at the same paths. ``columns`` profiles only those columns
+    (and reads only them from Parquet); ``drop`` leaves out columns such as the target.
+    ``scheduler``: None for Dask's current scheduler (the active ``distributed.Client`` if there
+    is one, else threads), a name in :data:`LOCAL_SCHEDULERS`, a ``distributed.Client``, or a
+    scheduler address (``tcp://host:8786``) to connect to for this call.
+    ``reference``, ``bins`` and ``max_categories`` mean what they mean for ``profile_chunks``.
+    """
+    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout)
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    settings = _Settings(
+        _names(columns, "columns"),
+        _names(drop, "drop") or (),
+        fmt,
+        chunk_rows,
+        bins,
+        max_categories,
+    )
+    _import_dask()
+    files = [f.resolve() for f in resolve_paths(paths, root)]
+    parts = _partitions(files, fmt, split_row_groups)
+    token = uuid.uuid4().hex[:12]
+    labels = {f"{_KEY_PREFIX}-partition-{token}-{i}": part.label for i, part in enumerate(parts)}
+
+    def build(ref: Any) -> Any:
+        from dask import delayed
+
+        task = delayed(_profile_partition, pure=True)
+        nodes = [
+            task(part, ref, settings, dask_key_name=key)
+            for key, part in zip(labels, parts, strict=True)
+        ]
+        return _tree(nodes, split_every, token)
+
+    return _run(build, reference, scheduler, connect_timeout, labels, token)
+
+
+def profile_dask_dataframe(
+    df: Any,
+    *,
+    reference: DatasetProfile | None = None,
+    columns: Sequence[str] | None = None,
+    drop: Sequence[str] = (),
+    scheduler: str | Any | None = None,
+    split_every: int = DEFAULT_SPLIT_EVERY,
+    bins: int = DEFAULT_BINS,
+    max_categories: int = DEFAULT_MAX_CATEGORIES,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> DatasetProfile:
+    """Profile a ``dask.dataframe.DataFrame`` partition by partition (data on any storage).
+
+    For data the driver cannot list as files (``dd.read_parquet("s3://...")``). Columns are
+    selected on the dask frame first, so a Parquet source reads only those. Note that dask
+    converts text to ``string[pyarrow]`` by default, which the profile records as the dtype.
+    """
+    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout)
+    _import_dask()
+    import dask.dataframe as dd
+
+    if not isinstance(df, dd.DataFrame):
+        raise ValueError(f"df must be a dask.dataframe.DataFrame, got {type(df).__name__}")
+    settings = _Settings(
+        _names(columns, "columns"),
+        _names(drop, "drop") or (),
+        None,
+        DEFAULT_CHUNK_ROWS,
+        bins,
+        max_categories,
+    )
+    if settings.columns is not None:
+        df = df[[c for c in settings.columns if c in df.columns]]
+    if settings.drop:
+        df = df.drop(columns=[c for c in settings.drop if c in df.columns])
+    token = uuid.uuid4().hex[:12]
+    frames = df.to_delayed()
+    labels = {
+        f"{_KEY_PREFIX}-partition-{token}-{i}": f"partition {i} of the dask DataFrame"
+        for i in range(len(frames))
+    }
+
+    def build(ref: Any) -> Any:
+        from dask import delayed
+
+        task = delayed(_profile_frame_partition, pure=True)
+        nodes = [
+            task(f, ref, settings, dask_key_name=k) for k, f in zip(labels, frames, strict=True)
+        ]
+        return _tree(nodes, split_every, token)
+
+    return _run(build, reference, scheduler, connect_timeout, labels, token)
+
+
+# --------------------------------------------------------------------------------------------
+# Running the graph
+
+
+def _is_client(obj: Any) -> bool:
+    try:
+        from distributed import Client
+    except ImportError:
+        return False
+    return isinstance(obj, Client)
+
+
+def _current_client() -> Any:
+    """The distributed Client Dask would use now, or None (threads, or a configured scheduler)."""
+    import dask
+
+    if dask.config.get("scheduler", None) is not None:
+        return None
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def _connect(address: str, timeout: float) -> Any:
+    distributed = _import_distributed()
+    try:
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except Exception as exc:
+        raise EngineError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s: "
+            f"{type(exc).__name__}: {_first_line(exc)}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _run(
+    build: Any,
+    reference: DatasetProfile | None,
+    scheduler: Any,
+    connect_timeout: float,
+    labels: Mapping[str, str],
+    token: str,
+) -> DatasetProfile:
+    """Compute the graph ``build(reference_node)`` on the chosen scheduler."""
+    import dask
+
+    name = scheduler.strip().lower() if isinstance(scheduler, str) else None
+    client: Any = None
+    owned = False
+    if isinstance(scheduler, str) and name not in LOCAL_SCHEDULERS:
+        client, owned = _connect(scheduler.strip(), connect_timeout), True
+    elif scheduler is not None and name is None:
+        client = scheduler
+    elif scheduler is None:
+        client = _current_client()
+    if client is None:
+        # One graph node holds the reference; every partition task depends on that key.
+        ref = dask.delayed(reference, name=f"{_KEY_PREFIX}-reference-{token}", traverse=False)
+        (result,) = dask.compute(build(ref), scheduler=name)
+        return DatasetProfile.from_dict(result)
+    try:
+        return DatasetProfile.from_dict(_run_distributed(client, build, reference, labels))
+    finally:
+        if owned:
+            client.close()
+
+
+def _run_distributed(
+    client: Any, build: Any, reference: DatasetProfile | None, labels: Mapping[str, str]
+) -> dict[str, Any]:
+    from distributed import KilledWorker
+
+    address = getattr(client.scheduler, "address", None) or "the Dask scheduler"
+    futures: list[Any] = []
+    try:
+        ref: Any = None
+        if reference is not None:
+            ref = client.scatter(reference, broadcast=True, hash=False)
+            futures.append(ref)
+        future = client.compute(build(ref))
+        futures.append(future)
+        result: dict[str, Any] = future.result()
+        return result
+    except KilledWorker as exc:
+        key = str(exc.task)
+        where = labels.get(key, f"task {key}")
+        raise EngineError(
+            f"Dask workers died while profiling {where} ({exc.allowed_failures + 1} attempts, "
+            f"distributed.scheduler.allowed-failures = {exc.allowed_failures}); no profile was "
+            f"returned. Check the worker logs on {address} (out of memory?)"
+        ) from None
+    except (ValueError, MemoryError):
+        raise  # bad data or arguments: the same error as the single-process engine
+    except Exception as exc:
+        raise EngineError(
+            f"the Dask computation on {address} failed: {type(exc).__name__}: "
+            f"{_first_line(exc)}; no profile was returned"
+        ) from exc
+    finally:
+        for f in futures:
+            f.release()  # unfinished tasks of a failed run are cancelled with their result
