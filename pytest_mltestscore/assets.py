@@ -339,6 +339,10 @@ class Assets:
             else:
                 yield chunk.drop(columns=[c for c in spec.role_columns if c in chunk.columns])
 
+    def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
+        """The profile if this process already computed it (never computes)."""
+        return self._profiles.get((name, reference))
+
     def profile(self, name: str, reference: str | None = None) -> DatasetProfile:
         """Profile of a dataset's feature columns (bins set from ``reference``), computed once."""
         key = (name, reference)

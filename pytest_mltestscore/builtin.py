@@ -44,6 +44,7 @@ class CheckContext:
     settings: Settings
     params: Mapping[str, Any]
     check_id: str = ""
+    history: Callable[[], Any] = lambda: None  # opens the run history store, or None
 
     @property
     def root(self) -> Path:
@@ -139,6 +140,7 @@ class BuiltinCheck:
     needs: tuple[Needs, ...]
     run: Callable[[CheckContext], CheckResult]
     params: tuple[Param, ...] = ()
+    collect: bool = True  # False: judged by the plugin over the session, not as a test item
 
     def missing(self, ctx: CheckContext) -> list[str]:
         return [reason for need in self.needs if (reason := need(ctx)) is not None]
@@ -151,10 +153,11 @@ class BuiltinCheck:
         return {p.name: p.default for p in self.params}
 
 
-def all_checks() -> tuple[BuiltinCheck, ...]:
-    from .catalog import CHECKS
+def all_checks(settings: Settings | None = None) -> tuple[BuiltinCheck, ...]:
+    """The static catalogue, plus one check per configured SLO."""
+    from .catalog import CHECKS, slo_checks
 
-    return CHECKS
+    return CHECKS + (slo_checks(settings) if settings is not None else ())
 
 
 def checks_by_item() -> dict[str, list[BuiltinCheck]]:

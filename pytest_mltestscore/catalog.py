@@ -515,6 +515,146 @@ def run_monitor_7(ctx: CheckContext) -> CheckResult:
     )
 
 
+# -- data-7: feature code coverage (measured over the whole session by the plugin) -------------
+def run_data_7(ctx: CheckContext) -> CheckResult:  # pragma: no cover - judged at session end
+    raise AssertionError("data-7 is judged by the plugin at the end of the session")
+
+
+# -- monitor-1: dependency changes -----------------------------------------------------------
+DEPS_PARAMS = (
+    Param("lock", "string", "mltestscore-deps.lock.json", "the lock file, beside pyproject.toml"),
+    Param("import_roots", "strings", None, "more top-level modules whose imports are locked"),
+    Param("extra_packages", "strings", None, "more distributions to lock"),
+)
+
+
+def run_monitor_1(ctx: CheckContext) -> CheckResult:
+    from .freeze import lock_inputs
+    from .infra.dependencies import dependency_changes
+
+    inputs = lock_inputs(ctx.assets, ctx.settings, dict(ctx.params))
+    return dependency_changes(
+        ctx.root / ctx.params["lock"],
+        import_roots=inputs["import_roots"],
+        datasets=inputs["datasets"],
+        model_artifacts=inputs["model_artifacts"],
+    )
+
+
+# -- monitor-6: computing performance against history ----------------------------------------
+PERF_LABELS = {"check": "monitor-6:performance"}  # as the plugin labels a check's metrics
+
+
+def needs_history(ctx: CheckContext) -> str | None:
+    """run history (on by default)"""
+    if ctx.settings.history is None:
+        return "run history is off (history = false in [tool.mltestscore])"
+    return None
+
+
+def run_monitor_6(ctx: CheckContext) -> CheckResult:
+    from .regression import check_performance_history, measure_prediction_performance
+
+    ds = "serving" if "serving" in ctx.assets.datasets else holdout_name(ctx)
+    X = model_X(ctx, "default", ds)
+    if len(X) > ctx.params["sample"]:
+        X = X.sample(n=ctx.params["sample"], random_state=0)
+    model_ = ctx.assets.model("default")
+    current = measure_prediction_performance(model_.predict, X, seed=0)
+    store = ctx.history()
+    history: dict[str, list[Any]] = {}
+    if store is not None:
+        for name in current:
+            history[name] = list(
+                store.metric_series(name, PERF_LABELS, limit=ctx.params["leak_window"])
+            )
+    result = check_performance_history(
+        current,
+        history,
+        regression_window=ctx.params["regression_window"],
+        min_history=ctx.params["min_history"],
+        rel_tolerance=ctx.params["rel_tolerance"],
+        leak_window=ctx.params["leak_window"],
+        leak_min_runs=ctx.params["leak_min_runs"],
+        leak_tolerance=ctx.params["leak_tolerance"],
+    )
+    # this run's measurements go into the history whatever the verdict
+    return CheckResult(
+        result.check,
+        result.verdict,
+        result.summary,
+        result.table,
+        "monitor-6",
+        {**result.metrics, **{k: float(v) for k, v in current.items()}},
+        result.notes,
+    )
+
+
+# -- monitor-7: SLOs over windows of predictions joined with delayed labels -------------------
+def slo_checks(settings: Any) -> tuple[BuiltinCheck, ...]:
+    """One built-in check per ``[tool.mltestscore.slo.NAME]``."""
+    checks = []
+    for spec in settings.slos:
+
+        def run(ctx: CheckContext, spec: Any = spec) -> CheckResult:
+            from .labels import check_slo
+
+            preds = ctx.assets.dataset_spec(spec.predictions)
+            labs = ctx.assets.dataset_spec(spec.labels)
+            for ds, role in (
+                (preds, "id"),
+                (preds, "timestamp"),
+                (preds, "prediction"),
+                (labs, "id"),
+                (labs, "target"),
+                (labs, "timestamp"),
+            ):
+                if getattr(ds, role) is None:
+                    from .assets import AssetError
+
+                    raise AssetError(
+                        f"[{ds.key}]: the SLO {spec.slo.name!r} needs its {role} column "
+                        f"({role} = ...)"
+                    )
+            return (
+                check_slo(
+                    ctx.assets.frame(spec.predictions),
+                    ctx.assets.frame(spec.labels),
+                    spec.slo,
+                    timezone=spec.timezone,
+                    id_column=preds.id,
+                    timestamp_column=preds.timestamp,
+                    prediction_column=preds.prediction,
+                    target_column=labs.target,
+                    label_timestamp_column=labs.timestamp,
+                )
+                if preds.id == labs.id
+                else _id_mismatch(preds, labs)
+            )
+
+        bound = f"{spec.slo.min:g} <= " if spec.slo.min is not None else ""
+        upper = f" <= {spec.slo.max:g}" if spec.slo.max is not None else ""
+        checks.append(
+            BuiltinCheck(
+                "monitor-7",
+                f"slo-{spec.slo.name}",
+                f"{bound}{spec.slo.metric}{upper} over every {spec.slo.window} window",
+                (dataset(spec.predictions), dataset(spec.labels)),
+                run,
+            )
+        )
+    return tuple(checks)
+
+
+def _id_mismatch(preds: Any, labs: Any) -> CheckResult:
+    return CheckResult(
+        "monitor-7 SLO",
+        "fail",
+        f"predictions are keyed by {preds.id!r} but labels by {labs.id!r}: name the same id column "
+        f"in [{preds.key}] and [{labs.key}]",
+    )
+
+
 CHECKS: tuple[BuiltinCheck, ...] = (
     BuiltinCheck(
         "data-1",
@@ -605,6 +745,24 @@ CHECKS: tuple[BuiltinCheck, ...] = (
                 "file of ids (one per line) that must not be in the training data",
             ),
         ),
+    ),
+    BuiltinCheck(
+        "data-7",
+        "feature-coverage",
+        "line coverage of feature_modules over the session reaches the minimum",
+        (setting("feature_modules", "feature_modules"),),
+        run_data_7,
+        (
+            Param(
+                "min_coverage",
+                "number",
+                80.0,
+                "minimum line coverage per module, percent",
+                0.0,
+                100.0,
+            ),
+        ),
+        collect=False,
     ),
     BuiltinCheck(
         "model-3",
@@ -791,6 +949,14 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         run_infra_7,
     ),
     BuiltinCheck(
+        "monitor-1",
+        "dependencies",
+        "installed packages, dataset schemas and model artifacts match the committed lock",
+        (),
+        run_monitor_1,
+        DEPS_PARAMS,
+    ),
+    BuiltinCheck(
         "monitor-2",
         "serving-invariants",
         "the serving data satisfies the schema learned from training",
@@ -829,6 +995,24 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         (model("default"), needs_some_data),
         run_monitor_5,
         (Param("weight_bound", "number", 1e6, "largest plausible absolute weight"),),
+    ),
+    BuiltinCheck(
+        "monitor-6",
+        "performance",
+        "serving latency, throughput and memory show no jump and no slow leak against history",
+        (model("default"), needs_some_data, needs_history),
+        run_monitor_6,
+        (
+            Param("sample", "integer", 2000, "serving rows used for the measurement", 10),
+            Param("min_history", "integer", 5, "earlier runs needed for a verdict", 2),
+            Param(
+                "regression_window", "integer", 10, "runs whose median this run is compared to", 2
+            ),
+            Param("rel_tolerance", "number", 0.2, "allowed relative worsening beyond the noise"),
+            Param("leak_window", "integer", 20, "runs the slow-leak trend is fitted on", 3),
+            Param("leak_min_runs", "integer", 10, "runs needed for a slow-leak verdict", 3),
+            Param("leak_tolerance", "number", 0.2, "allowed relative drift over the leak window"),
+        ),
     ),
     BuiltinCheck(
         "monitor-7",

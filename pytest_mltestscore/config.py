@@ -51,6 +51,9 @@ class Settings:
     training_fit: str | None = None
     training_seed: int = 0
     feature_modules: tuple[str, ...] = ()
+    history: str | None = None
+    push_url: str | None = None
+    slos: tuple[Any, ...] = ()
     table: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -91,7 +94,10 @@ class TableReader:
         if key not in self.table:
             return None
         value = self.table[key]
-        rng = f"from {lo:g} to {hi:g}" if hi is not None else f"of at least {lo:g}"
+        if hi is not None:
+            rng = f"from {lo:g} to {hi:g}"
+        else:
+            rng = f"of at least {lo:g}" if math.isfinite(lo) else "(finite)"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, f"a number {rng}", value)
         if not math.isfinite(value) or value < lo or (hi is not None and value > hi):
@@ -169,6 +175,21 @@ ASSET_KEYS = [
     "feature_modules",
 ]
 _TRAINING_KEYS = ["fit", "seed"]
+STATE_KEYS = ["history", "history_url", "push_url", "slo"]
+DEFAULT_HISTORY = ".mltestscore/history.sqlite"
+_SLO_KEYS = [
+    "metric",
+    "min",
+    "max",
+    "window",
+    "min_labels",
+    "step",
+    "positive",
+    "lookback",
+    "predictions",
+    "labels",
+    "timezone",
+]
 _MANUAL_KEYS = ["evidence", "date", "by"]
 
 
@@ -224,6 +245,60 @@ def _attestation(reader: TableReader, item: str, today: dt.date) -> Attestation:
     return Attestation(item=item, evidence=evidence, date=date, by=by)
 
 
+def _history_target(reader: TableReader, root: Path) -> str | None:
+    """Where run history goes: ``history_url``, else the ``history`` file (False: nowhere)."""
+    url = reader.string("history_url")
+    if url is not None:
+        if not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise reader.fail("history_url", "a postgresql:// or sqlite:/// URL", url)
+        return url
+    raw = reader.table.get("history", DEFAULT_HISTORY)
+    if raw is False:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        raise reader.fail("history", "a file path, or false to keep no history", raw)
+    return str(root / raw)
+
+
+@dataclass(frozen=True)
+class SloSpec:
+    """A service-level objective on a metric over time windows of joined predictions and labels."""
+
+    slo: Any  # labels.SLO
+    predictions: str
+    labels: str
+    timezone: str | None
+
+
+def _slo(reader: TableReader, name: str) -> SloSpec:
+    from .labels import SLO
+
+    reader.check_keys(_SLO_KEYS)
+    metric = reader.string("metric")
+    if metric is None:
+        raise ConfigError(f'{reader.where("metric")}: missing; e.g. metric = "recall"')
+    try:
+        slo = SLO(
+            name=name,
+            metric=metric,
+            min=reader.number("min", -math.inf),
+            max=reader.number("max", -math.inf),
+            window=reader.string("window") or "30d",
+            min_labels=reader.integer("min_labels", 1) or 200,
+            step=reader.string("step"),
+            positive=reader.table.get("positive"),
+            lookback=reader.string("lookback"),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{reader.where('')[:-1].rstrip()}: {exc}") from None
+    return SloSpec(
+        slo,
+        reader.string("predictions") or "predictions",
+        reader.string("labels") or "labels",
+        reader.string("timezone"),
+    )
+
+
 def load_settings(
     file: Path | None,
     root: Path,
@@ -236,7 +311,7 @@ def load_settings(
     """Read, validate and resolve the config; CLI values override the file's."""
     table = read_table(file)
     reader = TableReader(file, SECTION, table)
-    reader.check_keys(CORE_KEYS + ASSET_KEYS)
+    reader.check_keys(CORE_KEYS + ASSET_KEYS + STATE_KEYS)
 
     rubric_name = rubric_override or reader.string("rubric") or DEFAULT_RUBRIC
     rubric_base = root if rubric_override is None else Path.cwd()
@@ -297,6 +372,9 @@ def load_settings(
         training_fit=fit,
         training_seed=training.integer("seed", 0) or 0,
         feature_modules=reader.strings("feature_modules") or (),
+        history=_history_target(reader, root),
+        push_url=reader.string("push_url"),
+        slos=tuple(_slo(sub, name) for name, sub in reader.sub("slo").tables().items()),
         table=table,
     )
     return settings, rubric

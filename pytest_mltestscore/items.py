@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .assets import Assets
     from .builtin import BuiltinCheck, CheckContext
     from .result import CheckResult
 
@@ -61,6 +60,12 @@ class BuiltinCheckItem(pytest.Item):
                 f"please report it with the lines below\n{frames}"
             ) from None
         self.user_properties.append(("mltestscore_metrics", dict(self.result.metrics)))
+        if self.check.rubric_id == "monitor-2":  # keep the serving profile for later drift
+            profile = self.context.assets.cached_profile("serving", "training")
+            if profile is not None:
+                self.user_properties.append(
+                    ("mltestscore_profile", {"dataset": "serving", "profile": profile.to_dict()})
+                )
         if self.result.verdict == "fail":
             raise CheckFailed(self.result.message())
         if self.result.verdict == "skip":
@@ -79,7 +84,6 @@ class BuiltinCheckItem(pytest.Item):
 
 def make_items(
     session: pytest.Session,
-    assets: Assets,
     contexts: dict[str, CheckContext],
     enabled: dict[str, bool],
 ) -> list[BuiltinCheckItem]:
@@ -87,8 +91,8 @@ def make_items(
     from .builtin import all_checks
 
     items = []
-    for check in all_checks():
-        if not enabled.get(check.rubric_id, True):
+    for check in all_checks(next(iter(contexts.values())).settings):
+        if not check.collect or not enabled.get(check.rubric_id, True):
             continue
         missing = check.missing(contexts[check.name])
         reason = "; ".join(missing) if missing else None

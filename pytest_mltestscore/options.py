@@ -13,9 +13,12 @@ ML_SCORE_MIN = "--ml-score-min"
 ML_SCORE_REPORT = "--ml-score-report"
 ML_SCORE_RUBRIC = "--ml-score-rubric"
 ML_SCORE_FREEZE_SCHEMA = "--ml-score-freeze-schema"
+ML_SCORE_FREEZE_DEPS = "--ml-score-freeze-deps"
+ML_SCORE_HISTORY = "--ml-score-history"
+ML_SCORE_PUSH = "--ml-score-push"
 
-REPORT_TYPES = ["term", "term-missing", "json", "markdown"]
-REPORT_NEEDS_PATH = {"json", "markdown"}
+REPORT_TYPES = ["term", "term-missing", "json", "markdown", "prometheus"]
+REPORT_NEEDS_PATH = {"json", "markdown", "prometheus"}
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,14 @@ def parse_min_score(text: str) -> float:
 
 
 def parse_report(text: str) -> ReportSpec:
-    """``TYPE[:PATH]``: term, term-missing, json:PATH, markdown:PATH."""
+    """``TYPE[:PATH]``: term, term-missing, json:PATH, markdown:PATH, prometheus:PATH."""
     kind, sep, path = text.partition(":")
     kind = kind.strip()
     if kind not in REPORT_TYPES:
         raise argparse.ArgumentTypeError(
             f"unknown report type {kind!r}{suggest(kind, REPORT_TYPES)} "
-            f"(expected one of: {', '.join(REPORT_TYPES)}; json and markdown take :PATH)"
+            f"(expected one of: {', '.join(REPORT_TYPES)}; json, markdown and prometheus take "
+            ":PATH)"
         )
     if kind in REPORT_NEEDS_PATH and not path.strip():
         raise argparse.ArgumentTypeError(f"report type {kind!r} needs a path: {kind}:PATH")

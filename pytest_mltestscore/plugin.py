@@ -17,8 +17,11 @@ import pytest
 from . import clock
 from .options import (
     ML_SCORE,
+    ML_SCORE_FREEZE_DEPS,
     ML_SCORE_FREEZE_SCHEMA,
+    ML_SCORE_HISTORY,
     ML_SCORE_MIN,
+    ML_SCORE_PUSH,
     ML_SCORE_REPORT,
     ML_SCORE_RUBRIC,
     ReportSpec,
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 MARKER_HELP = (
     "rubric(*ids): ML Test Score rubric items this test earns, e.g. rubric('data-1', 'monitor-2')"
 )
+PROFILE_PROPERTY = "mltestscore_profile"  # {"dataset": name, "profile": dict}
 REPORT_ATTR = "mltestscore_ids"
 UNKNOWN_ATTR = "mltestscore_unknown"
 _ids_key = pytest.StashKey[tuple[list[str], list[str]]]()
@@ -55,6 +59,25 @@ class Project:
         self.settings = settings
         self.rubric = rubric
         self.assets: Assets = Assets(settings.models, settings.datasets, settings.root)
+        self._store: Any = None
+
+    def history(self) -> Any:
+        """The run history store of this process (opened once), or None when history is off.
+
+        Raises :class:`~pytest_mltestscore.assets.AssetError` naming the file or URL when the
+        store cannot be opened.
+        """
+        if self.settings.history is None:
+            return None
+        if self._store is None:
+            from .assets import AssetError
+            from .history import HistoryError, open_store
+
+            try:
+                self._store = open_store(self.settings.history)
+            except (HistoryError, ImportError) as exc:
+                raise AssetError(f"run history: {exc}") from None
+        return self._store
 
     def contexts(self) -> dict[str, CheckContext]:
         from .builtin import CheckContext, all_checks, params_for
@@ -65,8 +88,9 @@ class Project:
                 settings=self.settings,
                 params=params_for(check, self.settings.checks),
                 check_id=check.rubric_id,
+                history=self.history,
             )
-            for check in all_checks()
+            for check in all_checks(self.settings)
         }
 
 
@@ -132,6 +156,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "mltestscore-schema.json beside pyproject.toml) and exit without running tests",
     )
     group.addoption(
+        ML_SCORE_FREEZE_DEPS,
+        action="store_true",
+        default=False,
+        help="record the dependency lock (package versions, dataset schemas, model artifact "
+        "hashes) for monitor-1 and exit without running tests",
+    )
+    group.addoption(
+        ML_SCORE_HISTORY,
+        action="store_true",
+        default=False,
+        help="print the run history (scores, sections, git commit) and exit without running tests",
+    )
+    group.addoption(
+        ML_SCORE_PUSH,
+        default=None,
+        metavar="URL",
+        help="push the score and recorded metrics to a Prometheus Pushgateway (implies "
+        "--ml-score; default: push_url in [tool.mltestscore])",
+    )
+    group.addoption(
         ML_SCORE_RUBRIC,
         default=None,
         metavar="NAME_OR_PATH",
@@ -146,7 +190,9 @@ def _is_worker(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     opt = config.option
-    if not (opt.ml_score or opt.ml_score_min is not None or opt.ml_score_report):
+    if not (
+        opt.ml_score or opt.ml_score_min is not None or opt.ml_score_report or opt.ml_score_push
+    ):
         return
     project = load_project(config)
     reports = opt.ml_score_report or [ReportSpec("term")]
@@ -155,13 +201,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    if not config.option.ml_score_freeze_schema:
-        return None
-    from .freeze import freeze_schema
+    if config.option.ml_score_freeze_schema:
+        from .freeze import freeze_schema
 
-    project = load_project(config)
-    print(freeze_schema(project.assets, project.settings.schema_path))
-    return 0
+        project = load_project(config)
+        print(freeze_schema(project.assets, project.settings.schema_path))
+        return 0
+    if config.option.ml_score_freeze_deps:
+        from .builtin import all_checks, params_for
+        from .freeze import freeze_deps
+
+        project = load_project(config)
+        check = next(c for c in all_checks() if c.rubric_id == "monitor-1")
+        params = params_for(check, project.settings.checks)
+        print(freeze_deps(project.assets, project.settings, params))
+        return 0
+    if config.option.ml_score_history:
+        from .assets import AssetError
+        from .state import history_table
+
+        project = load_project(config)
+        try:
+            store = project.history()
+        except AssetError as exc:
+            raise pytest.UsageError(f"{ML_SCORE_HISTORY}: {exc}") from None
+        if store is None:
+            raise pytest.UsageError(f"{ML_SCORE_HISTORY}: run history is off (history = false)")
+        print(history_table(store))
+        return 0
+    return None
 
 
 # -- fixtures (lazy: nothing is read until a test asks) -----------------------------------------
@@ -254,6 +322,15 @@ def serving_data(request: pytest.FixtureRequest) -> pd.DataFrame:
     return _asset(_project_for_test(request).assets.frame, "serving")
 
 
+@pytest.fixture
+def ml_history(request: pytest.FixtureRequest) -> Any:
+    """Record metrics into the run history (``ml_history.record(name, value, **labels)``) and
+    read earlier runs (``ml_history.series(name, **labels)``, ``ml_history.runs()``)."""
+    from .state import HistoryRecorder
+
+    return HistoryRecorder(request.node, _project_for_test(request).history)
+
+
 @pytest.fixture(scope="session")
 def ml_schema(request: pytest.FixtureRequest) -> Any:
     """The checked-in data schema (see ``pytest --ml-score-freeze-schema``)."""
@@ -265,6 +342,73 @@ def ml_schema(request: pytest.FixtureRequest) -> Any:
     except (MissingSchema, SchemaUnreadable) as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)
+
+
+class FeatureCoverage:
+    """data-7: line coverage of ``feature_modules`` measured over the whole session.
+
+    Measurement starts when the plugin is configured (before test modules are imported); each
+    xdist worker sends its report to the controller through ``workeroutput``; the controller
+    merges them and judges once, as the synthetic test ``mltestscore::data-7::feature-coverage``.
+    """
+
+    NODEID = "mltestscore::data-7::feature-coverage"
+    OUTPUT_KEY = "mltestscore_coverage"
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.reports: list[dict[str, Any]] = []
+        self.message = ""
+        self.handle: Any = None
+        self.error: str | None = None
+        from .infra.feature_coverage import start_coverage
+
+        try:
+            self.handle = start_coverage(list(settings.feature_modules))
+        except ImportError as exc:
+            self.error = str(exc)
+
+    def _stop(self) -> dict[str, Any]:
+        import dataclasses
+
+        from .infra.feature_coverage import stop_and_report
+
+        if self.handle is None:
+            return {}
+        report = stop_and_report(self.handle)
+        self.handle = None
+        return {name: dataclasses.asdict(mc) for name, mc in report.items()}
+
+    def send_to_controller(self) -> None:
+        self.config.workeroutput[self.OUTPUT_KEY] = self._stop()  # type: ignore[attr-defined]
+
+    def receive(self, workeroutput: Mapping[str, Any]) -> None:
+        if self.OUTPUT_KEY in workeroutput:
+            self.reports.append(workeroutput[self.OUTPUT_KEY])
+
+    def judge(self) -> str | None:
+        """Merge what was measured and judge it; the verdict, or None when nothing ran."""
+        from .builtin import all_checks, params_for
+        from .infra.feature_coverage import ModuleCoverage, feature_code_coverage, merge_reports
+
+        own = self._stop()
+        if self.error is not None:
+            self.message = f"data-7 not measured: {self.error}"
+            return None
+        raw = [*self.reports, own] if own else self.reports
+        reports = [
+            {
+                n: ModuleCoverage(**{**d, "missing": tuple(d.get("missing", ()))})
+                for n, d in r.items()
+            }
+            for r in raw
+        ]
+        check = next(c for c in all_checks() if c.rubric_id == "data-7")
+        params = params_for(check, self.settings.checks)
+        result = feature_code_coverage(merge_reports(reports), min_coverage=params["min_coverage"])
+        self.message = result.message()
+        return result.verdict
 
 
 class ScoreSession:
@@ -279,11 +423,17 @@ class ScoreSession:
         self.is_worker = _is_worker(config)
         self.phases: dict[str, dict[str, tuple[str, bool]]] = {}
         self.ids_by_test: dict[str, list[str]] = {}
+        self.metrics: dict[tuple[str, str], tuple[str, float, dict[str, str]]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.history_lines: list[str] = []
         self.unknown: dict[str, list[str]] = {}
         self.result: ScoreResult | None = None
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
         self.no_verdict: str | None = None
+        settings = project.settings
+        measure = settings.feature_modules and settings.checks.get("data-7", {}).get("enabled", True)
+        self.coverage = FeatureCoverage(config, settings) if measure else None
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -326,7 +476,7 @@ class ScoreSession:
         from .items import make_items
 
         enabled = {item: bool(p.get("enabled", True)) for item, p in settings.checks.items()}
-        items.extend(make_items(session, self.project.assets, self.project.contexts(), enabled))
+        items.extend(make_items(session, self.project.contexts(), enabled))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -354,6 +504,14 @@ class ScoreSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
+        if report.when == "call":
+            from .state import metrics_from_properties
+
+            for key, value in metrics_from_properties(report.nodeid, report.user_properties):
+                self.metrics[key] = value
+            for name, prop in report.user_properties:
+                if name == PROFILE_PROPERTY and isinstance(prop, dict):
+                    self.profiles[str(prop.get("dataset"))] = prop.get("profile", {})
         ids = getattr(report, REPORT_ATTR, None)
         if ids is None:
             return
@@ -377,6 +535,16 @@ class ScoreSession:
         finally:
             self._finish(session)
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker and self.coverage is not None:
+            self.coverage.send_to_controller()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """xdist controller: a worker finished; keep its feature-code coverage."""
+        if self.coverage is not None:
+            self.coverage.receive(getattr(node, "workeroutput", {}))
+
     def _finish(self, session: pytest.Session) -> None:
         from .report import build_report
         from .scoring import TestOutcome, combine_phases, score_run
@@ -388,6 +556,15 @@ class ScoreSession:
                 continue
             for item_id in self.ids_by_test[nodeid]:
                 tests_by_item.setdefault(item_id, []).append(TestOutcome(nodeid, outcome))
+        if self.coverage is not None:
+            verdict = self.coverage.judge()
+            if verdict is not None:
+                outcome_name = {"pass": "passed", "fail": "failed", "skip": "skipped"}[verdict]
+                tests_by_item.setdefault("data-7", []).append(
+                    TestOutcome(FeatureCoverage.NODEID, outcome_name)  # type: ignore[arg-type]
+                )
+                if verdict == "fail":
+                    session.testsfailed += 1
         self.result = score_run(
             self.rubric,
             tests_by_item,
@@ -403,7 +580,47 @@ class ScoreSession:
         self.report = build_report(self.result, created=created, extra=extra)
         if self.result.passed is False:
             session.testsfailed += 1
+        self._record_history()
         self._write_files()
+        self._push()
+
+    def _record_history(self) -> None:
+        """Append this run to the history (a failure is reported, never fatal to the run)."""
+        from .assets import AssetError
+        from .state import append_run
+
+        assert self.report is not None
+        try:
+            store = self.project.history()
+        except AssetError as exc:
+            self.history_lines.append(f"run history not written: {exc}")
+            return
+        if store is None:
+            return
+        self.report["history"], lines = append_run(
+            store, self.report, list(self.metrics.values()), self.profiles, self.config.rootpath
+        )
+        self.history_lines.extend(lines)
+
+    def _push(self) -> None:
+        url = self.config.option.ml_score_push or self.settings.push_url
+        if not url:
+            return
+        from .prometheus import PrometheusError, push
+
+        assert self.report is not None
+        try:
+            push(url, self._prometheus_text())
+        except (PrometheusError, ValueError) as exc:
+            self.written.append(f"could not push to the Pushgateway: {exc}")
+        else:
+            self.written.append(f"pushed the score to the Pushgateway at {url}")
+
+    def _prometheus_text(self) -> str:
+        from .prometheus import render
+
+        assert self.report is not None
+        return render(self.report, [(n, v, labels) for n, v, labels in self.metrics.values()])
 
     def _write_files(self) -> None:
         from .report import render_json, render_markdown, write_text_atomic
@@ -414,11 +631,12 @@ class ScoreSession:
             if spec.path is None:
                 continue
             path = base / spec.path
-            text = (
-                render_json(self.report)
-                if spec.kind == "json"
-                else render_markdown(self.report, self.rubric)
-            )
+            if spec.kind == "json":
+                text = render_json(self.report)
+            elif spec.kind == "markdown":
+                text = render_markdown(self.report, self.rubric)
+            else:
+                text = self._prometheus_text()
             try:
                 write_text_atomic(path, text)
             except OSError as exc:
@@ -452,6 +670,11 @@ class ScoreSession:
                 missing="term-missing" in kinds,
             )
             tr.write(text)
+        if self.coverage is not None and self.coverage.message:
+            tr.write_sep("-", "data-7 feature code coverage")
+            tr.write_line(self.coverage.message)
+        for line in self.history_lines:
+            tr.write_line(line)
         for line in self.written:
             tr.write_line(line)
         for nodeid, ids in sorted(self.unknown.items()):

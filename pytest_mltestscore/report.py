@@ -73,8 +73,9 @@ def build_report(
 
 
 def scoring_fields(report: dict[str, Any]) -> dict[str, Any]:
-    """The report without the fields that differ between identical runs (time, version)."""
-    return {k: v for k, v in report.items() if k not in ("created", "plugin_version")}
+    """The report without the fields that differ between identical runs (time, version, and
+    the history block, which depends on the runs before)."""
+    return {k: v for k, v in report.items() if k not in ("created", "plugin_version", "history")}
 
 
 def write_text_atomic(path: Path, text: str) -> None:
