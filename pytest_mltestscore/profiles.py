@@ -136,17 +136,37 @@ class Grid:
         return cls(exponent, start, bins)
 
 
-def _bin_index(x: FloatArray, grid: Grid, clip: bool) -> npt.NDArray[np.intp]:
+class Scratch:
+    """Work arrays reused across the columns of a frame, so that binning one column does not
+    fault in two fresh arrays' worth of memory pages (a third of its cost on 1M rows)."""
+
+    def __init__(self) -> None:
+        self._floats: FloatArray = np.empty(0)
+        self._slots: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
+
+    def arrays(self, n: int) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+        if self._floats.size < n:
+            self._floats = np.empty(n)
+            self._slots = np.empty(n, dtype=np.intp)
+        return self._floats[:n], self._slots[:n]
+
+
+def _bin_index(
+    x: FloatArray, grid: Grid, clip: bool, scratch: Scratch | None = None
+) -> npt.NDArray[np.intp]:
     """Histogram slot of each finite value: 0 underflow, 1..bins the bins, bins+1 overflow.
 
     One arithmetic pass: scale by a power of two (exact), floor (exact), shift, clip, cast.
+    The result lives in ``scratch`` when given (valid until its next use).
     """
-    a = np.multiply(x, math.ldexp(1.0, -grid.exponent))
+    a, slots = (scratch or Scratch()).arrays(x.size)
+    np.multiply(x, math.ldexp(1.0, -grid.exponent), out=a)
     np.floor(a, out=a)
     a -= float(grid.start - 1)
     if clip:
         np.clip(a, 0.0, float(grid.bins + 1), out=a)
-    return a.astype(np.intp)
+    np.copyto(slots, a, casting="unsafe")
+    return slots
 
 
 def _coarsen(counts: IntArray, grid: Grid, target: Grid) -> IntArray:
@@ -307,17 +327,23 @@ class NumericSummary:
         grid: Grid | None = None,
         bins: int = DEFAULT_BINS,
         integral: bool = False,
+        scratch: Scratch | None = None,
     ) -> NumericSummary:
-        """Summarise float values (nan already removed; inf counted, not binned)."""
+        """Summarise float values: nan is skipped, inf counted but not binned.
+
+        The number of nan values is ``values.size - n - pos_inf - neg_inf``.
+        """
         x = values
         pos_inf = neg_inf = 0
         if x.size == 0:
             return replace(cls.empty(grid, bins), integral=integral)
-        lo, hi = float(x.min()), float(x.max())
+        lo, hi = float(x.min()), float(x.max())  # nan propagates: no separate isnan pass
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            pos_inf = int(np.count_nonzero(x == np.inf))
-            neg_inf = int(np.count_nonzero(x == -np.inf))
-            x = x[np.isfinite(x)]
+            finite = np.isfinite(x)
+            if lo == -math.inf or hi == math.inf or math.isnan(lo):
+                pos_inf = int(np.count_nonzero(x == np.inf))
+                neg_inf = int(np.count_nonzero(x == -np.inf))
+            x = x[finite]
             if x.size == 0:
                 return replace(
                     cls.empty(grid, bins), pos_inf=pos_inf, neg_inf=neg_inf, integral=integral
@@ -326,7 +352,7 @@ class NumericSummary:
         clip = grid is not None
         if grid is None:
             grid = Grid.covering(lo, hi, bins)
-        slots = _bin_index(x, grid, clip)
+        slots = _bin_index(x, grid, clip, scratch)
         counts = np.bincount(slots, minlength=grid.bins + 2).astype(np.int64, copy=False)
         mean, m2 = _moments(x)
         lowest, highest = _extremes(x, slots, counts)
@@ -422,18 +448,19 @@ class NumericSummary:
 def _moments(x: FloatArray) -> tuple[float, float]:
     """Mean and sum of squared deviations of a non-empty array.
 
-    One pass for the sum and one dot product for the sum of squares; when the mean is so large
+    One pass for the sum and one for the sum of squares; when the mean is so large
     against the spread that the subtraction would lose more than about 6 digits, the exact
     two-pass form is used instead.
     """
     n = x.size
     total = float(x.sum())
     mean = total / n
-    squares = float(x @ x)
+    # einsum rather than a BLAS dot: no thread pool to wake, several times faster on 1M rows.
+    squares = float(np.einsum("i,i->", x, x))
     m2 = squares - total * mean
     if not math.isfinite(squares) or m2 <= squares * 1e-6:
         dev = x - mean
-        m2 = float(dev @ dev)
+        m2 = float(np.einsum("i,i->", dev, dev))
     return mean, max(m2, 0.0)
 
 
@@ -776,10 +803,16 @@ def profile_frame(
     wanted = names if columns is None else [str(c) for c in columns if str(c) in names]
     by_name = dict(zip(names, df.columns, strict=True))
     out: dict[str, ColumnProfile] = {}
+    scratch = Scratch()
     for name in wanted:
         ref = reference.columns.get(name) if reference is not None else None
         out[name] = profile_series(
-            df[by_name[name]], name=name, reference=ref, bins=bins, max_categories=max_categories
+            df[by_name[name]],
+            name=name,
+            reference=ref,
+            bins=bins,
+            max_categories=max_categories,
+            scratch=scratch,
         )
     return DatasetProfile(len(df), out)
 
@@ -809,6 +842,7 @@ def profile_series(
     reference: ColumnProfile | None = None,
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    scratch: Scratch | None = None,
 ) -> ColumnProfile:
     """Profile one column; see :func:`profile_frame`."""
     import pandas as pd
@@ -831,13 +865,13 @@ def profile_series(
     def numeric_column(
         x: FloatArray, integral: bool, type_name: str, nulls_extra: int = 0
     ) -> ColumnProfile:
-        nan = np.isnan(x)
-        n_nan = int(np.count_nonzero(nan))
-        values = x[~nan] if n_nan else x
-        summary = NumericSummary.from_values(values, grid=grid, bins=bins, integral=integral)
-        non_null = values.size
+        summary = NumericSummary.from_values(
+            x, grid=grid, bins=bins, integral=integral, scratch=scratch
+        )
+        non_null = summary.n + summary.pos_inf + summary.neg_inf
         types = {type_name: non_null} if non_null else {}
-        return ColumnProfile(name, n, n_nan + nulls_extra, types, (dtype_name,), summary, None)
+        nulls = x.size - non_null + nulls_extra
+        return ColumnProfile(name, n, nulls, types, (dtype_name,), summary, None)
 
     def categorical_column(values: pd.Series, type_name: str) -> ColumnProfile:
         vc = values.value_counts(dropna=True, sort=True)

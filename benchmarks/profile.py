@@ -1,0 +1,290 @@
+"""Benchmark: profiling + schema validation of serving data, against a numpy/pandas lower bound.
+
+    python benchmarks/profile.py                      # 1M rows
+    python benchmarks/profile.py --rows 1000000 10000000
+    python benchmarks/profile.py --peers              # also pandera, from benchmarks/_venv_peers
+
+Data: 20 numeric + 5 categorical columns (``benchmarks/_gen.py``), training and serving samples
+from the same distribution, written to Parquet in ``benchmarks/_data/`` (made once, gitignored).
+
+Each configuration runs in its own subprocess, which reports its time (best of ``--repeat``)
+and its peak RSS (``ru_maxrss``), so memory figures do not leak between configurations:
+
+* lower bound: per column one pass of fixed-bin histograms (scale, clip, cast, bincount) for
+  numbers and ``value_counts`` for categories, nothing else;
+* ours: ``profile_frame(serving, reference=training profile)`` + ``validate`` against the schema
+  inferred from training (the training profile is made before timing);
+* the same two read from Parquet chunk by chunk (``iter_chunks``), reading included;
+* pandera: a ``DataFrameSchema`` with the same checks (dtype, nullability, range, allowed
+  categories), ``validate(lazy=True)``, when pandera is importable here or in the peers venv.
+
+Targets: ours at most 2x the lower bound; 10M rows from Parquet under 1.5 GB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import _gen  # noqa: E402
+
+PEERS = HERE / "_venv_peers"
+BINS = 8192
+
+
+CPU: dict[str, float] = {}
+
+
+def best_of(repeat: int, fn: Callable[[], Any]) -> float:
+    """Best wall time of ``repeat`` runs; the best CPU time (all threads) goes to ``CPU``.
+
+    On a shared machine the CPU time is the steadier figure, so ratios are taken on it.
+    """
+    best = cpu = float("inf")
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        best = min(best, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    CPU["seconds"] = cpu
+    return best
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# The lower bound: what any one-pass profiler must at least do.
+
+
+def lower_bound_frame(df: Any, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Fixed-bin histograms of numeric columns and value counts of the others, one pass each."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    for name in df.columns:
+        col = df[name]
+        if name in ranges:
+            x = col.to_numpy()
+            lo, hi = ranges[name]
+            scale = BINS / (hi - lo) if hi > lo else 1.0
+            with np.errstate(invalid="ignore"):  # nulls land in bin 0: a lower bound cuts corners
+                idx = ((x - lo) * scale).astype(np.intp)
+            np.clip(idx, 0, BINS - 1, out=idx)
+            out[name] = np.bincount(idx, minlength=BINS)
+        else:
+            out[name] = col.value_counts()
+    return out
+
+
+def training_reference() -> tuple[Any, Any, dict[str, tuple[float, float]]]:
+    """Training profile (streamed from Parquet), its schema and its numeric ranges."""
+    from pytest_mltestscore.profiles import profile_chunks
+    from pytest_mltestscore.readers import iter_chunks
+    from pytest_mltestscore.schema import infer_schema
+
+    ref = profile_chunks(iter_chunks(_gen.dataset("training", ROWS)))
+    ranges = {
+        name: (col.numeric.min, col.numeric.max)
+        for name, col in ref.columns.items()
+        if col.numeric is not None and col.kind == "numeric"
+    }
+    return ref, infer_schema(ref), ranges
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers (one configuration per subprocess)
+
+
+def worker(config: str, repeat: int) -> dict[str, Any]:
+    from pytest_mltestscore.profiles import profile_chunks, profile_frame
+    from pytest_mltestscore.readers import iter_chunks
+    from pytest_mltestscore.schema import infer_schema, validate
+
+    serving = _gen.dataset("serving", ROWS)
+    info: dict[str, Any] = {}
+    if config == "lower bound, in memory":
+        _, _, ranges = training_reference()
+        df = _gen.read(serving)
+        seconds = best_of(repeat, lambda: lower_bound_frame(df, ranges))
+    elif config == "ours, in memory":
+        ref, schema, _ = training_reference()
+        df = _gen.read(serving)
+
+        def job() -> None:
+            result = validate(profile_frame(df, ref), schema)
+            info["verdict"] = result.verdict
+            info["violations"] = int(result.metrics["violations"])
+
+        seconds = best_of(repeat, job)
+    elif config == "ours, training profile + infer schema":
+        df = _gen.read(_gen.dataset("training", ROWS))
+        seconds = best_of(repeat, lambda: infer_schema(profile_frame(df)))
+    elif config == "lower bound, Parquet streamed":
+        _, _, ranges = training_reference()
+
+        def job() -> None:
+            for chunk in iter_chunks(serving):
+                lower_bound_frame(chunk, ranges)
+
+        seconds = best_of(repeat, job)
+    elif config == "ours, Parquet streamed":
+        ref, schema, _ = training_reference()
+
+        def job() -> None:
+            result = validate(profile_chunks(iter_chunks(serving), ref), schema)
+            info["verdict"] = result.verdict
+
+        seconds = best_of(repeat, job)
+    elif config == "pandera, in memory":
+        ref, schema, _ = training_reference()
+        df = _gen.read(serving)
+        pa_schema = pandera_schema(schema)
+
+        def job() -> None:
+            try:
+                pa_schema.validate(df, lazy=True)
+                info["verdict"] = "pass"
+            except Exception as exc:  # pandera's SchemaErrors: count the failing checks
+                failures = getattr(exc, "failure_cases", None)
+                info["verdict"] = "fail"
+                info["failing columns"] = (
+                    sorted(set(failures["column"].dropna().astype(str)))
+                    if failures is not None
+                    else str(exc)[:200]
+                )
+
+        seconds = best_of(repeat, job)
+    else:
+        raise SystemExit(f"unknown configuration {config!r}")
+    return {"seconds": seconds, "cpu": CPU["seconds"], "peak_rss_mb": peak_rss_mb(), **info}
+
+
+def pandera_schema(schema: Any) -> Any:
+    """pandera's version of our schema: dtype, nullability, range and allowed categories."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for name, f in schema.features.items():
+        checks = []
+        if f.kind == "numeric" and f.range is not None:
+            checks.append(pa.Check.in_range(f.range[0], f.range[1]))
+            columns[name] = pa.Column(float, checks=checks, nullable=f.nullable, coerce=True)
+        elif f.categories is not None:
+            checks.append(pa.Check.isin(list(f.categories)))
+            columns[name] = pa.Column(str, checks=checks, nullable=f.nullable)
+    return pa.DataFrameSchema(columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+
+CONFIGS = (
+    "lower bound, in memory",
+    "ours, in memory",
+    "ours, training profile + infer schema",
+    "pandera, in memory",
+    "lower bound, Parquet streamed",
+    "ours, Parquet streamed",
+)
+
+
+def has_module(python: str, module: str) -> bool:
+    code = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    return subprocess.run([python, "-c", code], check=False).returncode == 0
+
+
+def ensure_peers() -> str:
+    """A separate virtual environment with pandera (and the package, via PYTHONPATH)."""
+    python = str(PEERS / "bin" / "python")
+    if not Path(python).exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "-q", "pandera", "pandas", "pyarrow", "scipy"],
+            check=True,
+        )
+    return python
+
+
+def run(config: str, rows: int, repeat: int, python: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    cmd = [python, __file__, "--worker", config, "--rows", str(rows), "--repeat", str(repeat)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    global ROWS
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--peers", action="store_true", help="run pandera from benchmarks/_venv_peers"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        ROWS = args.rows[0]
+        print(json.dumps(worker(args.worker, args.repeat)))
+        return
+    pandera_python = sys.executable if has_module(sys.executable, "pandera") else None
+    if pandera_python is None and args.peers:
+        pandera_python = ensure_peers()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")
+    print(f"best of {args.repeat}; x lower = CPU time / lower bound's CPU time in the same mode")
+    header = (
+        f"{'configuration':40} {'rows':>10} {'wall s':>8} {'cpu s':>8} {'x lower':>8} "
+        f"{'peak RSS MB':>12}  notes"
+    )
+    print(header)
+    print("-" * len(header))
+    for rows in args.rows:
+        for kind in ("training", "serving"):
+            _gen.dataset(kind, rows)
+        bounds: dict[str, float] = {}
+        for config in CONFIGS:
+            if config.startswith("pandera"):
+                if pandera_python is None:
+                    print(f"{config:40} {rows:>10}  skipped: pandera not installed (use --peers)")
+                    continue
+                res = run(config, rows, args.repeat, pandera_python)
+            else:
+                res = run(config, rows, args.repeat, sys.executable)
+            if "error" in res:
+                print(f"{config:40} {rows:>10}  error: {res['error']}")
+                continue
+            where = "Parquet" if "Parquet" in config else "memory"
+            if config.startswith("lower bound"):
+                bounds[where] = res["cpu"]
+            ratio = res["cpu"] / bounds[where] if where in bounds else float("nan")
+            notes = ", ".join(
+                f"{k} {v}" for k, v in res.items() if k not in ("seconds", "cpu", "peak_rss_mb")
+            )
+            print(
+                f"{config:40} {rows:>10} {res['seconds']:>8.3f} {res['cpu']:>8.3f} {ratio:>8.2f} "
+                f"{res['peak_rss_mb']:>12.0f}  {notes}"
+            )
+
+
+ROWS = 0
+
+if __name__ == "__main__":
+    main()
