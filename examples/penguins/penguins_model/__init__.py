@@ -1,0 +1,1 @@
+"""Penguin species from field measurements: the example project scored by pytest-mltestscore."""
