@@ -1,6 +1,7 @@
 """Training: the model specification, ``fit(df, seed)``, and ``main()`` that rebuilds every file.
 
-``python -m penguins_model.train`` (from examples/penguins) regenerates, deterministically:
+``python -m penguins_model.train`` (from examples/penguins) regenerates, deterministically (the
+.skops files change bytes, as skops records object ids and zip times, not predictions):
 
 - data/training.csv, data/validation.csv, data/serving.csv: a seeded split of the real Palmer
   records (40% / 30% / 30%, stratified by species); serving rows get a request id and carry
