@@ -307,8 +307,11 @@ def numeric_drift_statistics(
     xr, Fr = _knots(edges, cr, ref.n, ref.min, ref.max)
     xc, Fc = _knots(edges, cc, cur.n, cur.min, cur.max)
     q_lo, q_hi = (float(v) for v in ref.quantile([clip_quantile, 1 - clip_quantile]))
-    pts = np.union1d(np.union1d(xr, xc), [q_lo, q_hi])
-    pts = pts[(pts >= q_lo) & (pts <= q_hi)]
+    # Every knot of either CDF: the shared edges plus both minima and maxima (one sort of an
+    # almost sorted array instead of set unions).
+    all_pts = np.sort(np.concatenate((edges, [ref.min, ref.max, cur.min, cur.max])))
+    inner = all_pts[(all_pts > q_lo) & (all_pts < q_hi)]
+    pts = np.concatenate(([q_lo], inner, [q_hi]))
     fr = np.interp(pts, xr, Fr)
     fc = np.interp(pts, xc, Fc)
     w1 = _abs_integral(pts, fr - fc)
@@ -318,11 +321,10 @@ def numeric_drift_statistics(
     root = np.sqrt(np.clip(fr * (1 - fr), 0, None))
     bridge = float(np.sum((root[:-1] + root[1:]) / 2 * np.diff(pts)))
     scale = math.sqrt(2 / math.pi) * math.sqrt(1 / n + 1 / m)
-    all_pts = np.union1d(xr, xc)
     ks = float(np.max(np.abs(np.interp(all_pts, xr, Fr) - np.interp(all_pts, xc, Fc))))
     eff = n * m / (n + m)
     ks_p = _kolmogorov_pvalue(ks * math.sqrt(eff))
-    deciles = ref.quantile(np.linspace(0.1, 0.9, 9))
+    deciles = np.interp(np.linspace(0.1, 0.9, 9), Fr, xr)  # information only: no bounds
     pr = np.diff(np.concatenate(([0.0], np.interp(deciles, xr, Fr), [1.0])))
     pc = np.diff(np.concatenate(([0.0], np.interp(deciles, xc, Fc), [1.0])))
     return {
