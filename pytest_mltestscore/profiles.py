@@ -757,13 +757,19 @@ class DatasetProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetProfile:
+        """Read back :meth:`to_dict`'s output; anything else is a ``ValueError``."""
         if data.get("format") != PROFILE_FORMAT or data.get("version") != PROFILE_VERSION:
             raise ValueError(
                 f"not a profile of format {PROFILE_FORMAT!r} version {PROFILE_VERSION}: "
                 f"format={data.get('format')!r}, version={data.get('version')!r}"
             )
-        columns = {str(k): ColumnProfile.from_dict(str(k), v) for k, v in data["columns"].items()}
-        return cls(int(data["n_rows"]), columns)
+        try:
+            columns = {
+                str(k): ColumnProfile.from_dict(str(k), v) for k, v in data["columns"].items()
+            }
+            return cls(int(data["n_rows"]), columns)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ValueError(f"malformed profile: {type(exc).__name__}: {exc}") from None
 
 
 def _all_null(name: str, rows: int) -> ColumnProfile:

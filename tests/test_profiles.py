@@ -275,6 +275,9 @@ def test_json_round_trip() -> None:
     assert_same_profile(back, prof)
     with pytest.raises(ValueError, match="not a profile"):
         DatasetProfile.from_dict({"format": "something-else"})
+    del data["columns"]["normal"]["numeric"]["grid"]
+    with pytest.raises(ValueError, match="malformed profile: KeyError: 'grid'"):
+        DatasetProfile.from_dict(data)
 
 
 def test_invalid_arguments_are_value_errors() -> None:
