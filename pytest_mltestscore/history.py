@@ -475,6 +475,10 @@ class HistoryStore(abc.ABC):
         """One run in full; HistoryError when there is no such run."""
 
     @abc.abstractmethod
+    def run_items(self, run_id: int) -> list[ItemRecord]:
+        """The item statuses and points of one run, in rubric order."""
+
+    @abc.abstractmethod
     def metric_series(
         self,
         name: str,
@@ -518,7 +522,7 @@ class HistoryStore(abc.ABC):
         prev = self.previous_run(before=before)
         old: dict[str, str] = {}
         if prev is not None:
-            old = {i.id: i.status for i in self.load_run(prev.id).record.items}
+            old = {i.id: i.status for i in self.run_items(prev.id)}
         changes = [ItemChange(item, old.get(item), status) for item, status in current.items()]
         changes.extend(
             ItemChange(item, status, None) for item, status in old.items() if item not in current
@@ -802,6 +806,15 @@ class _SQLHistoryStore(HistoryStore):
             plugin_version=summary.plugin_version,
         )
         return StoredRun(summary.id, record)
+
+    def run_items(self, run_id: int) -> list[ItemRecord]:
+        with self._errors(f"read the items of run {run_id}"):
+            rows = self._query(
+                "SELECT item, section, status, points FROM mlts_items WHERE run_id = ?"
+                " ORDER BY position, item",
+                (run_id,),
+            )
+        return [ItemRecord(i, s, st, float(p)) for i, s, st, p in rows]
 
     def metric_series(
         self,

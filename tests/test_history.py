@@ -121,6 +121,7 @@ def test_append_and_read_back(store_url: str) -> None:
         assert changes["data-1"].previous == "failing" and changes["data-1"].changed
         assert changes["new-1"].previous is None
         assert changes["data-2"].previous == "missing" and changes["data-2"].current is None
+        assert store.run_items(id2) == list(second.items)
         unchanged = store.item_changes({"data-1": "failing"})
         assert not unchanged[0].changed
 
