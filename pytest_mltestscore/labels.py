@@ -44,7 +44,9 @@ __all__ = [
     "check_slo",
     "evaluate_slo",
     "join_labels",
+    "metric_value",
     "parse_window",
+    "to_utc",
     "window_metrics",
 ]
 
