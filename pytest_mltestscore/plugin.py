@@ -368,6 +368,8 @@ class FeatureCoverage:
             self.handle = start_coverage(list(settings.feature_modules))
         except ImportError as exc:
             self.error = str(exc)
+        except Exception as exc:  # coverage.py refusing to start must not break the session
+            self.error = f"coverage.py could not start: {type(exc).__name__}: {exc}"
 
     def _stop(self) -> dict[str, Any]:
         import dataclasses
@@ -476,7 +478,11 @@ class ScoreSession:
         from .items import make_items
 
         enabled = {item: bool(p.get("enabled", True)) for item, p in settings.checks.items()}
-        items.extend(make_items(session, self.project.contexts(), enabled))
+        added = make_items(session, self.project.contexts(), enabled)
+        items.extend(added)
+        # report them as collected, so that "collected N items / M deselected" adds up
+        report = pytest.CollectReport("mltestscore", "passed", None, list(added))
+        config.hook.pytest_collectreport(report=report)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
