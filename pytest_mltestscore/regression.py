@@ -40,12 +40,15 @@ import numpy as np
 from pytest_mltestscore.result import CheckResult, Table, Verdict
 
 Worse = Literal["higher", "lower"]
+# Keys of the measurement dicts that count calls and rows rather than measure performance.
+BOOKKEEPING = frozenset({"batch_size", "row_calls", "batch_calls", "training_runs"})
 RUBRIC_ID = "monitor-6"
 MAD_TO_SD = 1.4826  # MAD of normal noise times this is its standard deviation
 TRIMMED_AD_TO_SD = 1.790  # normal noise: sd / mean of the smallest 80% of absolute deviations
 MEDIAN_SE = 1.2533  # standard error of a median = this * sd / sqrt(n) for normal noise
 
 __all__ = [
+    "BOOKKEEPING",
     "RUBRIC_ID",
     "Clock",
     "Worse",
@@ -444,6 +447,7 @@ def check_performance_history(
 
     ``history[name]`` holds earlier runs only (oldest first); the slow-leak series is that
     history plus this run. Fails when any verdict fails; skips when none could be reached.
+    The bookkeeping counts of the measurements (:data:`BOOKKEEPING`) are not judged.
     """
     if not current:
         raise ValueError("no performance metrics measured in this run")
@@ -452,6 +456,8 @@ def check_performance_history(
     skipped: list[str] = []
     judged = 0
     for name, value in current.items():
+        if name in BOOKKEEPING:
+            continue  # counts of calls and rows, not performance
         direction = (worse or {}).get(name) or worse_direction(name)
         past = list(history.get(name, ()))
         jump = dramatic_regression(

@@ -202,6 +202,15 @@ def test_combined_check_over_several_metrics() -> None:
     assert "latency" not in slower.summary
     fresh = check_performance_history({"latency_row_p95_seconds": 0.002}, {})
     assert fresh.verdict == "skip"
+    # bookkeeping counts (a larger batch this time) are not performance
+    counts = check_performance_history(
+        {"latency_row_p95_seconds": 0.002, "batch_size": 1000.0},
+        {**history, "batch_size": [128.0] * 12},
+    )
+    assert counts.verdict == "pass"
+    assert counts.table is not None and {row[0] for row in counts.table.rows} == {
+        "latency_row_p95_seconds"
+    }
 
 
 # ---------------------------------------------------------------------------------------------
