@@ -35,7 +35,10 @@ DATASET_KEYS = [
     "sample",
     "seed",
     "chunk_rows",
+    "engine",
+    "scheduler",
 ]
+ENGINES = ["local", "dask"]
 FORMATS = ["csv", "parquet", "jsonl"]
 WELL_KNOWN_MODELS = ("default", "previous")
 WELL_KNOWN_DATASETS = ("training", "serving", "validation")
@@ -72,6 +75,8 @@ class DatasetSpec:
     sample: int | None = None
     seed: int = 0
     chunk_rows: int = 1_000_000
+    engine: str = "local"
+    scheduler: str | None = None
 
     @property
     def role_columns(self) -> tuple[str, ...]:
@@ -120,6 +125,14 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
         if fmt is not None and fmt not in FORMATS:
             raise sub.fail("format", f"one of {', '.join(FORMATS)}", fmt)
         features = sub.strings("features")
+        engine = sub.string("engine") or "local"
+        if engine not in ENGINES:
+            raise sub.fail("engine", f"one of {', '.join(ENGINES)}", engine)
+        if engine == "dask" and path is None:
+            raise ConfigError(f"{sub.where('engine')}: the dask engine reads files: give a path")
+        scheduler = sub.string("scheduler")
+        if scheduler is not None and engine != "dask":
+            raise ConfigError(f"{sub.where('scheduler')}: only the dask engine takes a scheduler")
         spec = DatasetSpec(
             name=name,
             key=sub.prefix,
@@ -134,6 +147,8 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             sample=sub.integer("sample", 1),
             seed=sub.integer("seed", 0) or 0,
             chunk_rows=sub.integer("chunk_rows", 1000) or 1_000_000,
+            engine=engine,
+            scheduler=scheduler,
         )
         overlap = set(features or ()) & set(spec.role_columns)
         if overlap:
@@ -339,6 +354,24 @@ class Assets:
             else:
                 yield chunk.drop(columns=[c for c in spec.role_columns if c in chunk.columns])
 
+    def _profile_dask(self, spec: DatasetSpec, ref: DatasetProfile | None) -> DatasetProfile:
+        """Profile on Dask: each partition where it lives; only profiles travel back."""
+        from .engines import EngineError
+        from .engines.dask import profile_dask
+
+        try:
+            return profile_dask(
+                self._files(spec),
+                reference=ref,
+                columns=list(spec.features) if spec.features is not None else None,
+                drop=spec.role_columns if spec.features is None else (),
+                scheduler=spec.scheduler,
+                fmt=spec.format,
+                chunk_rows=spec.chunk_rows,
+            )
+        except (EngineError, ImportError) as exc:
+            raise AssetError(f"[{spec.key}] engine = 'dask': {exc}") from None
+
     def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
         """The profile if this process already computed it (never computes)."""
         return self._profiles.get((name, reference))
@@ -350,8 +383,12 @@ class Assets:
             from .profiles import profile_chunks
 
             ref = self.profile(reference) if reference is not None else None
+            spec = self.dataset_spec(name)
             try:
-                self._profiles[key] = profile_chunks(self._feature_chunks(name), reference=ref)
+                if spec.engine == "dask" and spec.sample is None:
+                    self._profiles[key] = self._profile_dask(spec, ref)
+                else:
+                    self._profiles[key] = profile_chunks(self._feature_chunks(name), reference=ref)
             except ValueError as exc:
                 spec = self.dataset_spec(name)
                 raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None

@@ -8,6 +8,13 @@ from typing import Any
 
 import pytest
 
+try:  # pytester restores sys.modules after each test; pandas' Arrow extension types register
+    # themselves with pyarrow once per process and fail on a second import, so import them
+    # before any snapshot is taken
+    import pandas.core.arrays.arrow.extension_types  # noqa: F401
+except ImportError:  # pyarrow not installed
+    pass
+
 
 class Scored:
     """Run pytest inside a pytester project with --ml-score and read the JSON report back."""
