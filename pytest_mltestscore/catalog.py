@@ -555,12 +555,14 @@ def needs_history(ctx: CheckContext) -> str | None:
 def run_monitor_6(ctx: CheckContext) -> CheckResult:
     from .regression import check_performance_history, measure_prediction_performance
 
+    if ctx.params["clock"] not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {ctx.params['clock']!r}")
     ds = "serving" if "serving" in ctx.assets.datasets else holdout_name(ctx)
     X = model_X(ctx, "default", ds)
     if len(X) > ctx.params["sample"]:
         X = X.sample(n=ctx.params["sample"], random_state=0)
     model_ = ctx.assets.model("default")
-    current = measure_prediction_performance(model_.predict, X, seed=0)
+    current = measure_prediction_performance(model_.predict, X, seed=0, clock=ctx.params["clock"])
     store = ctx.history()
     history: dict[str, list[Any]] = {}
     if store is not None:
@@ -1004,6 +1006,12 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         run_monitor_6,
         (
             Param("sample", "integer", 2000, "serving rows used for the measurement", 10),
+            Param(
+                "clock",
+                "string",
+                "wall",
+                "wall (catches waits too) or cpu (steadier on shared CI runners)",
+            ),
             Param("min_history", "integer", 5, "earlier runs needed for a verdict", 2),
             Param(
                 "regression_window", "integer", 10, "runs whose median this run is compared to", 2

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-try:  # pytester restores sys.modules after each test; pandas' Arrow extension types register
-    # themselves with pyarrow once per process and fail on a second import, so import them
-    # before any snapshot is taken
+# pytester restores sys.modules after each test; pandas' Arrow extension types register
+# themselves with pyarrow once per process and fail on a second import, so import them before
+# any snapshot is taken (no pyarrow: nothing to do).
+with contextlib.suppress(ImportError):
     import pandas.core.arrays.arrow.extension_types  # noqa: F401
-except ImportError:  # pyarrow not installed
-    pass
 
 
 class Scored:
