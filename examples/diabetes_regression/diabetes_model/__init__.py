@@ -1,0 +1,1 @@
+"""Disease progression one year after a baseline visit: the regression example project."""
