@@ -26,7 +26,9 @@ def make_suite(root: Path, n_tests: int) -> None:
             rid = IDS[(f * per_file + t) % len(IDS)]
             lines += [f"@pytest.mark.rubric({rid!r})", f"def test_{t}():", "    assert True", ""]
         (root / f"test_gen_{f:03d}.py").write_text("\n".join(lines))
-    (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\naddopts = '-p no:cacheprovider'\n")
+    (root / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\naddopts = '-p no:cacheprovider'\n"
+    )
 
 
 def run(root: Path, args: list[str]) -> float:
@@ -36,7 +38,9 @@ def run(root: Path, args: list[str]) -> float:
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"pytest {' '.join(args)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"pytest {' '.join(args)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
     return elapsed
 
 
