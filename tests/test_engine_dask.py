@@ -369,7 +369,9 @@ def test_unreachable_scheduler_names_the_address(datasets: dict[int, Path]) -> N
         profile_dask(datasets[1], scheduler="tcp://127.0.0.1:1", connect_timeout=0.5)
 
 
-def test_bad_arguments_and_bad_files(datasets: dict[int, Path], tmp_path: Path) -> None:
+def test_bad_arguments_and_bad_files(
+    scheduler: Any, datasets: dict[int, Path], tmp_path: Path
+) -> None:
     with pytest.raises(ValueError, match="split_every"):
         profile_dask(datasets[1], split_every=1)
     with pytest.raises(ValueError, match="scheduler must be"):
@@ -383,10 +385,11 @@ def test_bad_arguments_and_bad_files(datasets: dict[int, Path], tmp_path: Path) 
     for f in sorted(datasets[7].iterdir())[:3]:
         (broken / f.name).write_bytes(f.read_bytes())
     (broken / "part-zzz.parquet").write_bytes(b"PAR1 this is not parquet")
+    # A worker's ReaderError reaches the caller as itself (a ValueError), not as an EngineError.
     with pytest.raises(ReaderError, match=r"part-zzz\.parquet"):
-        profile_dask(broken)
+        profile_dask(broken, scheduler=scheduler)
     with pytest.raises(ReaderError, match=r"p1/part-000\.parquet.*no-such-column"):
-        profile_dask(datasets[1], columns=["no-such-column"])
+        profile_dask(datasets[1], columns=["no-such-column"], scheduler=scheduler)
 
 
 def test_missing_dask_gives_the_install_hint(

@@ -14,6 +14,9 @@ the mean and sum of squared deviations up to floating-point rounding. One except
 single-process engine: once a column holds more than ``max_categories`` distinct values, which
 values are kept before the "other" bucket depends on how the rows were chunked.
 
+Tasks are named ``mltestscore-partition-<run>-<i>`` (partition ``i`` in the sorted file order)
+and ``mltestscore-merge-<run>-<level>-<j>``, as the Dask dashboard shows them.
+
 The reference (training) profile is sent to the cluster once: scattered to the workers of a
 distributed cluster, one shared node of the task graph otherwise.
 
@@ -31,7 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile, profile_chunks
+from ..profiles import (
+    DEFAULT_BINS,
+    DEFAULT_MAX_CATEGORIES,
+    DatasetProfile,
+    _check_settings,
+    profile_chunks,
+)
 from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, ReaderError, detect_format, resolve_paths
 from . import EngineError, MissingEngineError
 
@@ -246,10 +255,7 @@ def _check_common(
         raise ValueError("scheduler must not be an empty string (use None for the default)")
     if not isinstance(split_every, int) or isinstance(split_every, bool) or split_every < 2:
         raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
-    if not isinstance(bins, int) or bins < 16:
-        raise ValueError(f"bins must be an integer of at least 16, got {bins!r}")
-    if not isinstance(max_categories, int) or max_categories < 1:
-        raise ValueError(f"max_categories must be a positive integer, got {max_categories!r}")
+    _check_settings(bins, max_categories)  # on the driver: fail before the cluster is involved
     if not connect_timeout > 0:
         raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
 
