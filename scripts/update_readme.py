@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 EXAMPLE = ROOT / "examples" / "penguins"
 SCORECARD_TODAY = "2026-11-22"
+# lines after the card that vary from run to run (history trend) or are not part of it
+STOP = ("history:", "changed since", "no item changed", "run history", "-----", "=====", "FAIL:",
+        "ML Test Score ", "json report", "markdown report", "prometheus report", "could not")
 
 
 def checks_table() -> str:
@@ -62,11 +65,12 @@ def scorecard() -> str:
         raise SystemExit(
             f"no scorecard in the example's output:\n{out[-3000:]}{proc.stderr[-2000:]}"
         )
-    card = out[out.rfind("\n", 0, start) + 1 :]
-    keep = [
-        ln.rstrip() for ln in card.splitlines() if not ln.startswith("=") or "ML Test Score" in ln
-    ]
-    keep = [ln for ln in keep if not ln.startswith(("FAILED", "SKIPPED", "ERROR"))]
+    lines = out[out.rfind("\n", 0, start) + 1 :].splitlines()[1:]
+    keep: list[str] = []
+    for line in lines:  # the card ends with its one-line summary (maybe wrapped)
+        if line.startswith(STOP) and any(k.startswith("ML Test Score:") for k in keep):
+            break
+        keep.append(line.rstrip())
     return "```text\n" + "\n".join(keep).strip() + "\n```"
 
 
