@@ -1,19 +1,19 @@
-"""Plumbing shared by the model-development checks: argument checks, metric choice, scoring.
+"""Plumbing shared by the model-development checks: metric choice, scoring, number checks.
 
 Kept private to the package: the public entry points live in the sibling modules, one per
-rubric item.
+rubric item. Frame and column arguments are checked with :mod:`pytest_mltestscore.arguments`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import did_you_mean, missing_columns_error
 from ..metrics import DEFAULT_METRIC, Metric, _default_positive, get_metric
 from ..modeling import infer_task, predict_for
 
@@ -27,55 +27,11 @@ FitFn = Callable[["pd.DataFrame", int], Any]
 _PY_WORDS = frozenset({"and", "or", "not", "in", "is", "True", "False", "None", "index"})
 
 
-def close_matches(name: str, choices: Iterable[object]) -> list[str]:
-    """Up to three names from ``choices`` that look like ``name`` (for typo hints)."""
-    return difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
-
-
-def unknown_columns(
-    what: str, missing: Sequence[object], available: Sequence[object]
-) -> ValueError:
-    """A ValueError naming each unknown column with its closest valid names."""
-    parts = []
-    for name in missing:
-        close = close_matches(str(name), available)
-        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-        parts.append(f"{name!r}{hint}")
-    shown = ", ".join(str(c) for c in list(available)[:25])
-    more = ", ..." if len(available) > 25 else ""
-    plural = "s" if len(missing) > 1 else ""
-    return ValueError(
-        f"{what}: unknown column{plural} {', '.join(parts)}; available columns: {shown}{more}"
-    )
-
-
-def require_frame(X: object, what: str) -> pd.DataFrame:
-    """``X`` as a DataFrame, or a ValueError saying a DataFrame with named columns is needed."""
-    import pandas as pd
-
-    if not isinstance(X, pd.DataFrame):
-        raise ValueError(
-            f"{what} must be a pandas DataFrame with named columns, got {type(X).__name__}"
-        )
-    return X
-
-
-def require_columns(frame: pd.DataFrame, names: Iterable[object], what: str) -> None:
-    """Raise a ValueError listing every name in ``names`` that is not a column of ``frame``."""
-    missing = [n for n in names if n not in frame.columns]
-    if missing:
-        raise unknown_columns(what, missing, list(frame.columns))
-
-
 def predicate_error(expr: str, frame: pd.DataFrame, exc: Exception) -> ValueError:
     """A ValueError for a query string that pandas could not evaluate, with name hints."""
     names = [w for w in re.findall(r"[A-Za-z_]\w*", expr) if w not in _PY_WORDS]
     unknown = [n for n in names if n not in frame.columns]
-    hints = []
-    for name in unknown:
-        close = close_matches(name, frame.columns)
-        if close:
-            hints.append(f"{name!r} (did you mean {' or '.join(repr(c) for c in close)}?)")
+    hints = [f"{n!r}{close}" for n in unknown if (close := did_you_mean(n, frame.columns))]
     hint = f"; unknown names: {', '.join(hints)}" if hints else ""
     return ValueError(f"predicate {expr!r} could not be evaluated: {exc}{hint}")
 
@@ -131,7 +87,9 @@ def model_input(model: object, X: Any) -> Any:
         return X
     missing = [n for n in wanted if n not in have]
     if missing:
-        raise unknown_columns("the model's features are not all in X", missing, have)
+        raise missing_columns_error(
+            missing, have, arg="X", what="X, which must hold every feature the model was fitted on"
+        )
     return X[wanted]
 
 

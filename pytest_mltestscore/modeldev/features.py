@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arguments import missing_columns_error, require_columns, require_frame
 from ..metrics import Metric
 from ..modeling import classes_of, evaluate
 from ..result import CheckResult, Table
@@ -49,12 +50,9 @@ from ._common import (
     n_rows,
     outputs,
     positive_for,
-    require_columns,
-    require_frame,
     resolve_metric,
     score,
     take_rows,
-    unknown_columns,
     with_column,
 )
 
@@ -83,12 +81,12 @@ def _threshold(base: float, min_importance: float | None, relative: float) -> fl
     return float(min_importance) if min_importance is not None else relative * abs(base)
 
 
-def _select(names: list[str], features: Sequence[str] | None, what: str) -> list[int]:
+def _select(names: list[str], features: Sequence[str] | None) -> list[int]:
     if features is None:
         return list(range(len(names)))
     missing = [f for f in features if f not in names]
     if missing:
-        raise unknown_columns(what, missing, names)
+        raise missing_columns_error(missing, names, arg="features", what="the model's input")
     return [names.index(f) for f in features]
 
 
@@ -121,10 +119,10 @@ def features_beneficial(
             raise ValueError("leave-one-feature-out needs train= (a frame) and target= with refit=")
         require_frame(train, "train")
         require_frame(X, "X (leave-one-feature-out puts a constant in its columns)")
-        require_columns(train, [target], "target")
+        require_columns(train, [target], arg="target", what="train")
     view = model_input(model, X)
     names = column_names(view)
-    chosen = _select(names, features, "features")
+    chosen = _select(names, features)
     labels = labels_of(y, n_rows(view))
     keep = np.flatnonzero(labelled(labels))
     if len(keep) < min_rows:
@@ -288,7 +286,7 @@ def feature_cost(
     names = [str(c) for c in view.columns]
     unknown = [p for p in pipes if p not in names]
     if unknown:
-        raise unknown_columns("pipelines", unknown, names)
+        raise missing_columns_error(unknown, names, arg="pipelines", what="the model's input")
     for name, fn in pipes.items():
         if not callable(fn):
             raise ValueError(f"pipelines[{name!r}] must be a callable taking the data frame")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import require_columns, require_frame
 from ..metrics import Metric, _default_positive
 from ..modeling import infer_task
 from ..result import CheckResult, Table
@@ -40,8 +41,6 @@ from ._common import (
     labelled,
     labels_of,
     model_input,
-    require_columns,
-    require_frame,
     resolve_metric,
 )
 from .slices import join_attributes
@@ -187,7 +186,7 @@ def inclusion(
     names = [protected] if isinstance(protected, str) else list(protected)
     if not names:
         raise ValueError("protected must name at least one column")
-    require_columns(frame, names, "protected")
+    require_columns(frame, names, arg="protected", what="X or attributes")
     check_positive("min_group_size", min_group_size)
     check_positive("z", z, allow_zero=True)
     check_fraction("max_parity_difference", max_parity_difference)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import missing_columns_error, require_frame
 from ..metrics import Metric
 from ..modeling import classes_of
 from ..result import CheckResult, Table
@@ -39,11 +40,9 @@ from ._common import (
     outputs,
     positive_for,
     predicate_error,
-    require_frame,
     resolve_metric,
     score,
     try_score,
-    unknown_columns,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def join_attributes(X: pd.DataFrame, attributes: pd.DataFrame | None, what: str)
     frame = X.reset_index(drop=True)
     if attributes is None:
         return frame
-    attrs = require_frame(attributes, f"{what} attributes")
+    attrs = require_frame(attributes, "attributes")
     if len(attrs) != len(frame):
         raise ValueError(f"{what}: attributes have {len(attrs)} rows but X has {len(frame)}")
     extra = attrs.reset_index(drop=True)[[c for c in attrs.columns if c not in frame.columns]]
@@ -135,7 +134,7 @@ def slice_masks(
             out.extend(_column_slices(frame, spec, bins, max_levels))
             continue
         if spec.isidentifier():
-            raise unknown_columns("slices", [spec], list(frame.columns))
+            raise missing_columns_error([spec], list(frame.columns), arg="slices", what="the data")
         try:
             result = frame.eval(spec)
         except Exception as exc:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arguments import require_columns, require_frame
 from ..metrics import Metric
 from ..modeling import classes_of
 from ..result import CheckResult, Table, Verdict
@@ -37,8 +38,6 @@ from ._common import (
     labelled,
     outputs,
     positive_for,
-    require_columns,
-    require_frame,
     resolve_metric,
     try_score,
 )
@@ -121,7 +120,8 @@ def staleness_curve(
     """
     frame = require_frame(data, "data").reset_index(drop=True)
     feats = [features] if isinstance(features, str) else list(features)
-    require_columns(frame, [timestamp, target, *feats], "staleness_curve")
+    for arg, names in (("timestamp", [timestamp]), ("target", [target]), ("features", feats)):
+        require_columns(frame, names, arg=arg, what="data")
     check_positive("min_period_rows", min_period_rows)
     check_positive("relative_tolerance", relative_tolerance, allow_zero=True)
     if max_tolerable_age_days is not None:

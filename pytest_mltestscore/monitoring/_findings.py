@@ -1,20 +1,17 @@
-"""The findings table shared by the monitoring and privacy checks, and argument validation.
+"""The findings table shared by the monitoring and privacy checks, and their number/name checks.
 
 Every failure reads the same way: which column, which method and statistic, the threshold,
-observed versus expected, how many rows are affected, and a few examples.
+observed versus expected, how many rows are affected, and a few examples. Frame and column
+arguments are checked with :mod:`pytest_mltestscore.arguments`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..result import Table
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 FINDING_COLUMNS = (
     "column",
@@ -50,39 +47,6 @@ def short(value: object, digits: int = 10) -> str:
         pass
     text = str(value)
     return repr(text) if isinstance(value, str) else text
-
-
-def close_matches(name: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for a likely typo, else an empty string."""
-    pool = [str(c) for c in candidates]
-    lowered = {c.lower(): c for c in pool}
-    if name.lower() in lowered:
-        return f" (did you mean {lowered[name.lower()]!r}?)"
-    found = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
-    if not found:
-        return ""
-    return " (did you mean " + " or ".join(repr(f) for f in found) + "?)"
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str, arg: str) -> None:
-    """Raise ValueError naming each column of ``columns`` missing from ``frame``."""
-    present = [str(c) for c in frame.columns]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        parts = [f"{c!r}{close_matches(str(c), present)}" for c in missing]
-        raise ValueError(
-            f"{arg}: column {', '.join(parts)} not found in {what} "
-            f"(columns: {', '.join(present[:20])}{', ...' if len(present) > 20 else ''})"
-        )
-
-
-def require_frame(obj: object, arg: str) -> pd.DataFrame:
-    """Return ``obj`` when it is a pandas DataFrame, else raise a ValueError naming ``arg``."""
-    import pandas as pd
-
-    if not isinstance(obj, pd.DataFrame):
-        raise ValueError(f"{arg}: expected a pandas DataFrame, got {type(obj).__name__}")
-    return obj
 
 
 def require_non_negative(value: object, arg: str, *, allow_none: bool = False) -> None:

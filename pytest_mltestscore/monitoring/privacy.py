@@ -51,13 +51,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import did_you_mean, require_columns, require_frame
 from ..result import CheckResult
 from ._findings import (
-    close_matches,
     findings_table,
     plural,
-    require_columns,
-    require_frame,
     require_names,
     require_non_negative,
     short,
@@ -410,7 +408,7 @@ def pii_scan(
     for k in wanted:
         if k not in KINDS:
             raise ValueError(
-                f"kinds: unknown kind {k!r}{close_matches(k, KINDS)}; known: {', '.join(KINDS)}"
+                f"kinds: unknown kind {k!r}{did_you_mean(k, KINDS)}; known: {', '.join(KINDS)}"
             )
     detectors = [d for d in DETECTORS if d.kind in wanted]
     allow_cols = _glob_regex(require_names(allow_columns, "allow_columns"))
@@ -430,7 +428,7 @@ def pii_scan(
         for c in selected:
             if c not in everywhere:
                 raise ValueError(
-                    f"columns: {c!r} is not a column of any frame{close_matches(c, everywhere)}"
+                    f"columns: {c!r} is not a column of any frame{did_you_mean(c, everywhere)}"
                 )
 
     findings: list[tuple[Any, ...]] = []

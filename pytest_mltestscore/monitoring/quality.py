@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import require_columns, require_frame
 from ..metrics import DEFAULT_METRIC, Metric, get_metric
 from ..modeling import classes_of, infer_task, predict_for
 from ..result import CheckResult
 from ._findings import (
     findings_table,
     plural,
-    require_columns,
-    require_frame,
     require_names,
     require_non_negative,
     short,

@@ -20,13 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import did_you_mean, require_columns, require_frame
 from ..result import CheckResult, Table
 from ._findings import (
-    close_matches,
     findings_table,
     plural,
-    require_columns,
-    require_frame,
     require_non_negative,
     short,
 )
@@ -204,7 +202,7 @@ def _resolve_features(
         if not in_left and not in_right:
             raise ValueError(
                 f"features: column {f!r} is in neither {sides[0]} nor {sides[1]} data"
-                f"{close_matches(str(f), everywhere)}"
+                f"{did_you_mean(f, everywhere)}"
             )
         if in_left and in_right:
             shared.append(f)
@@ -435,11 +433,7 @@ def feature_code_skew(
     notes: list[str] = []
     if id_column is not None:
         for out, side in ((left, sides[0]), (right, sides[1])):
-            if id_column not in out.columns:
-                raise ValueError(
-                    f"id_column: {id_column!r} is not a column of the {side}"
-                    f"{close_matches(str(id_column), map(str, out.columns))}"
-                )
+            require_columns(out, [id_column], arg="id_column", what=f"the {side}")
         result = training_serving_skew(
             left,
             right,

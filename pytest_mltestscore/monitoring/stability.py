@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..arguments import require_frame
 from ..modeling import classes_of, has_proba
 from ..result import CheckResult
-from ._findings import findings_table, plural, require_frame, require_non_negative, short
+from ._findings import findings_table, plural, require_non_negative, short
 
 if TYPE_CHECKING:
     import pandas as pd
