@@ -434,7 +434,8 @@ class ScoreSession:
         self.written: list[str] = []
         self.no_verdict: str | None = None
         settings = project.settings
-        measure = settings.feature_modules and settings.checks.get("data-7", {}).get("enabled", True)
+        enabled = settings.checks.get("data-7", {}).get("enabled", True)
+        measure = bool(settings.feature_modules) and enabled
         self.coverage = FeatureCoverage(config, settings) if measure else None
 
     # -- every process: ids per item, and on the reports ------------------------------------
