@@ -75,6 +75,7 @@ _SIMPLE_OPEN_VALUE = "a"
 _OPEN_EDGE_VALUES = ("", " ", "x" * 200, "ünïcødé ✓", "0")
 _NO_RANGE = (-1e6, 1e6)
 _NO_INT_RANGE = (-(2**31), 2**31 - 1)
+_MAX_EXACT_INT = float(2**53)
 _HUGE = 1e300
 _TINY = (5e-324, 1e-300, 1e-12)
 _DEFAULT_FIRST = "2000-01-01T00:00:00+00:00"
@@ -187,7 +188,9 @@ class _Categorical(_Column):
         codes = self.codes(sel, pay)
         null = codes == -1
         if typed and isinstance(self.dtype, pd.CategoricalDtype) and not self.open_vocabulary:
-            return pd.Categorical.from_codes(codes, dtype=self.dtype)
+            # The dtype lists the categories sorted; codes here follow the vocabulary order.
+            order = self.dtype.categories.get_indexer(pd.Index(self.vocabulary))
+            return pd.Categorical.from_codes(np.where(null, -1, order[codes]), dtype=self.dtype)
         values = (
             self.vocabulary.take(np.maximum(codes, 0))
             if len(self.vocabulary)
@@ -327,6 +330,11 @@ class _NumericBlock:
 
     def decode(self, sel: IntArray, pay: IntArray) -> FloatArray:
         """Values of shape (n, k) for selectors and payloads of shape (n, k); nulls are NaN."""
+        # Ranges near the float limits overflow in the unused branch of ``np.where``.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._decode(sel, pay)
+
+    def _decode(self, sel: IntArray, pay: IntArray) -> FloatArray:
         lo, hi = self.lo, self.hi
         t = pay / (LEVELS - 1.0)
         spread = np.clip(lo * (1 - t) + hi * t, lo, hi)
@@ -390,6 +398,8 @@ def _numeric_plan(feature: FeatureSchema, null_rate: float, edge: bool) -> _Nume
     else:
         lo, hi = _NO_INT_RANGE if integer else _NO_RANGE
     if integer:
+        # Integers exact in float64 (the decoding runs in floats), so int64 never overflows.
+        lo, hi = max(lo, -_MAX_EXACT_INT), min(hi, _MAX_EXACT_INT)
         ilo, ihi = math.ceil(lo), math.floor(hi)
         if ilo > ihi:  # no integer inside a narrow range: take the nearest one
             ilo = ihi = round((lo + hi) / 2)

@@ -115,6 +115,14 @@ def test_edge_values_hit_bounds_zero_quantiles_and_infinities() -> None:
                     "allow_inf": True,
                     "quantiles": {"0": -200.0, "0.5": 35.5, "1": 990.0},
                 },
+                "extreme": {
+                    "kind": "numeric",
+                    "dtype": "float",
+                    "nullable": False,
+                    "max_null_rate": 0.0,
+                    "values": 500,
+                    "range": [-1.5e308, 1.5e308],
+                },
                 "visits": {
                     "kind": "numeric",
                     "dtype": "int",
@@ -132,6 +140,9 @@ def test_edge_values_hit_bounds_zero_quantiles_and_infinities() -> None:
         assert value in balance, value
     assert any(0 < abs(v) < 1e-200 for v in balance)  # a tiny magnitude inside the range
     assert {0, 40} <= set(edgy["visits"].tolist())
+    # A range near the float limits: no overflow, every value finite and inside.
+    assert np.isfinite(edgy["extreme"]).all()
+    assert {-1.5e308, 1.5e308, 0.0} <= set(edgy["extreme"].tolist())
 
     plain = pd.concat(draw(data_frames(schema, edge=False, max_rows=20), 150), ignore_index=True)
     assert np.isfinite(plain["balance"]).all()  # infinities come only from the edge palette
@@ -263,11 +274,16 @@ def test_categorical_dtype_and_columns_options(penguin_schema: Schema) -> None:
     frames = draw(
         data_frames(penguin_schema, columns=["sex", "island"], categorical_dtype="category"), 30
     )
-    for frame in frames:
+    # The same draws (same seed) with text as object: the same values, other dtypes.
+    objects = draw(
+        data_frames(penguin_schema, columns=["sex", "island"], categorical_dtype="object"), 30
+    )
+    for frame, same in zip(frames, objects, strict=True):
         assert list(frame.columns) == ["sex", "island"]
         assert list(frame["island"].cat.categories) == ["Biscoe", "Dream", "Torgersen"]
-    objects = draw(data_frames(penguin_schema, categorical_dtype="object"), 10)
-    assert all(f["species"].dtype == object for f in objects)
+        assert list(frame["sex"].cat.categories) == ["female", "male"]
+        assert same["island"].dtype == object and same["sex"].dtype == object
+        pd.testing.assert_frame_equal(frame.astype(object), same)
 
 
 @settings(max_examples=100, database=None, derandomize=True, deadline=None)
