@@ -128,7 +128,7 @@ def cluster_host(workers: int) -> None:
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     with Client(cluster) as client:
         client.run(warm_up)  # a long-lived cluster has its libraries imported already

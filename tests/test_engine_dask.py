@@ -33,7 +33,7 @@ ROWS = 60_000
 CITIES = ["paris", "oslo", "lima", "kyiv", "quito", "accra"]
 FEATURES = ["normal", "lognormal", "uniform", "count", "city", "grade", "flag", "seen"]
 
-# The cluster runs without dashboards, so distributed warns about no busy port. Its nannies run
+# The clusters bind any free port, so distributed warns about no busy port. Their nannies run
 # in this process and warn when creating their scratch directories is slow, which happens on a
 # loaded machine and says nothing about our code: only that warning is tolerated.
 pytestmark = pytest.mark.filterwarnings(
@@ -121,7 +121,7 @@ def cluster() -> Iterator[Any]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken by another cluster
             worker_dashboard_address=None,
         )
     try:
@@ -369,11 +369,23 @@ def test_unreachable_scheduler_names_the_address(datasets: dict[int, Path]) -> N
         profile_dask(datasets[1], scheduler="tcp://127.0.0.1:1", connect_timeout=0.5)
 
 
+def test_cluster_without_workers_times_out_clearly(datasets: dict[int, Path]) -> None:
+    """No silent hang: with ``timeout`` a stuck cluster is an EngineError, not a wait forever."""
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        for reference in (None, DatasetProfile(0, {})):  # without and with a scatter
+            with pytest.raises(EngineError, match=r"within 0\.5 s on tcp://.*\(0 workers"):
+                profile_dask(
+                    datasets[1], scheduler=empty.scheduler_address, timeout=0.5, reference=reference
+                )
+
+
 def test_bad_arguments_and_bad_files(
     scheduler: Any, datasets: dict[int, Path], tmp_path: Path
 ) -> None:
     with pytest.raises(ValueError, match="split_every"):
         profile_dask(datasets[1], split_every=1)
+    with pytest.raises(ValueError, match="timeout"):
+        profile_dask(datasets[1], timeout=0)
     with pytest.raises(ValueError, match="scheduler must be"):
         profile_dask(datasets[1], scheduler=42)
     with pytest.raises(ValueError, match="columns must be a sequence"):

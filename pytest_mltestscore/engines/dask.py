@@ -241,6 +241,7 @@ def _check_common(
     bins: int,
     max_categories: int,
     connect_timeout: float,
+    timeout: float | None,
 ) -> None:
     if reference is not None and not isinstance(reference, DatasetProfile):
         raise ValueError(
@@ -258,6 +259,8 @@ def _check_common(
     _check_settings(bins, max_categories)  # on the driver: fail before the cluster is involved
     if not connect_timeout > 0:
         raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be None or > 0 seconds, got {timeout!r}")
 
 
 def _names(values: Sequence[str] | None, what: str) -> tuple[str, ...] | None:
@@ -287,6 +290,7 @@ def profile_dask(
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    timeout: float | None = None,
 ) -> DatasetProfile:
     """Profile a partitioned dataset on Dask; equal to ``profile_chunks(iter_chunks(paths))``.
 
@@ -299,7 +303,7 @@ def profile_dask(
     scheduler address (``tcp://host:8786``) to connect to for this call.
     ``reference``, ``bins`` and ``max_categories`` mean what they mean for ``profile_chunks``.
     """
-    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout)
+    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout, timeout)
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
@@ -328,7 +332,7 @@ def profile_dask(
         ]
         return _tree(nodes, split_every, token)
 
-    return _run(build, reference, scheduler, connect_timeout, labels, token)
+    return _run(build, reference, _Target(scheduler, connect_timeout, timeout), labels, token)
 
 
 def profile_dask_dataframe(
@@ -342,6 +346,7 @@ def profile_dask_dataframe(
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    timeout: float | None = None,
 ) -> DatasetProfile:
     """Profile a ``dask.dataframe.DataFrame`` partition by partition (data on any storage).
 
@@ -349,7 +354,7 @@ def profile_dask_dataframe(
     selected on the dask frame first, so a Parquet source reads only those. Note that dask
     converts text to ``string[pyarrow]`` by default, which the profile records as the dtype.
     """
-    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout)
+    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout, timeout)
     _import_dask()
     import dask.dataframe as dd
 
@@ -383,7 +388,7 @@ def profile_dask_dataframe(
         ]
         return _tree(nodes, split_every, token)
 
-    return _run(build, reference, scheduler, connect_timeout, labels, token)
+    return _run(build, reference, _Target(scheduler, connect_timeout, timeout), labels, token)
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,22 +435,31 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where to compute: the ``scheduler`` argument and its time limits."""
+
+    scheduler: Any
+    connect_timeout: float
+    timeout: float | None
+
+
 def _run(
     build: Any,
     reference: DatasetProfile | None,
-    scheduler: Any,
-    connect_timeout: float,
+    target: _Target,
     labels: Mapping[str, str],
     token: str,
 ) -> DatasetProfile:
     """Compute the graph ``build(reference_node)`` on the chosen scheduler."""
     import dask
 
+    scheduler = target.scheduler
     name = scheduler.strip().lower() if isinstance(scheduler, str) else None
     client: Any = None
     owned = False
     if isinstance(scheduler, str) and name not in LOCAL_SCHEDULERS:
-        client, owned = _connect(scheduler.strip(), connect_timeout), True
+        client, owned = _connect(scheduler.strip(), target.connect_timeout), True
     elif scheduler is not None and name is None:
         client = scheduler
     elif scheduler is None:
@@ -456,28 +470,41 @@ def _run(
         (result,) = dask.compute(build(ref), scheduler=name)
         return DatasetProfile.from_dict(result)
     try:
-        return DatasetProfile.from_dict(_run_distributed(client, build, reference, labels))
+        return DatasetProfile.from_dict(
+            _run_distributed(client, build, reference, labels, target.timeout)
+        )
     finally:
         if owned:
             client.close()
 
 
 def _run_distributed(
-    client: Any, build: Any, reference: DatasetProfile | None, labels: Mapping[str, str]
+    client: Any,
+    build: Any,
+    reference: DatasetProfile | None,
+    labels: Mapping[str, str],
+    timeout: float | None,
 ) -> dict[str, Any]:
     from distributed import KilledWorker
+    from distributed import TimeoutError as DistributedTimeout  # asyncio's before Python 3.11
 
     address = getattr(client.scheduler, "address", None) or "the Dask scheduler"
     futures: list[Any] = []
     try:
         ref: Any = None
         if reference is not None:
-            ref = client.scatter(reference, broadcast=True, hash=False)
+            ref = client.scatter(reference, broadcast=True, hash=False, timeout=timeout)
             futures.append(ref)
         future = client.compute(build(ref))
         futures.append(future)
-        result: dict[str, Any] = future.result()
+        result: dict[str, Any] = future.result(timeout=timeout)
         return result
+    except (TimeoutError, DistributedTimeout):
+        workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        raise EngineError(
+            f"the profile did not finish within {timeout:g} s on {address} ({workers} workers "
+            "connected); no profile was returned"
+        ) from None
     except KilledWorker as exc:
         key = str(exc.task)
         where = labels.get(key, f"task {key}")
