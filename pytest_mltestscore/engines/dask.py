@@ -29,7 +29,7 @@ raised naming the partition or the scheduler. A partial profile is never returne
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -319,20 +319,15 @@ def profile_dask(
     _import_dask()
     files = [f.resolve() for f in resolve_paths(paths, root)]
     parts = _partitions(files, fmt, split_row_groups)
-    token = uuid.uuid4().hex[:12]
-    labels = {f"{_KEY_PREFIX}-partition-{token}-{i}": part.label for i, part in enumerate(parts)}
-
-    def build(ref: Any) -> Any:
-        from dask import delayed
-
-        task = delayed(_profile_partition, pure=True)
-        nodes = [
-            task(part, ref, settings, dask_key_name=key)
-            for key, part in zip(labels, parts, strict=True)
-        ]
-        return _tree(nodes, split_every, token)
-
-    return _run(build, reference, _Target(scheduler, connect_timeout, timeout), labels, token)
+    return _compute(
+        _profile_partition,
+        parts,
+        [part.label for part in parts],
+        settings,
+        reference,
+        split_every,
+        _Target(scheduler, connect_timeout, timeout),
+    )
 
 
 def profile_dask_dataframe(
@@ -372,23 +367,16 @@ def profile_dask_dataframe(
         df = df[[c for c in settings.columns if c in df.columns]]
     if settings.drop:
         df = df.drop(columns=[c for c in settings.drop if c in df.columns])
-    token = uuid.uuid4().hex[:12]
     frames = df.to_delayed()
-    labels = {
-        f"{_KEY_PREFIX}-partition-{token}-{i}": f"partition {i} of the dask DataFrame"
-        for i in range(len(frames))
-    }
-
-    def build(ref: Any) -> Any:
-        from dask import delayed
-
-        task = delayed(_profile_frame_partition, pure=True)
-        nodes = [
-            task(f, ref, settings, dask_key_name=k) for k, f in zip(labels, frames, strict=True)
-        ]
-        return _tree(nodes, split_every, token)
-
-    return _run(build, reference, _Target(scheduler, connect_timeout, timeout), labels, token)
+    return _compute(
+        _profile_frame_partition,
+        frames,
+        [f"partition {i} of the dask DataFrame" for i in range(len(frames))],
+        settings,
+        reference,
+        split_every,
+        _Target(scheduler, connect_timeout, timeout),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,6 +421,29 @@ def _connect(address: str, timeout: float) -> Any:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def _compute(
+    task: Callable[..., dict[str, Any]],
+    inputs: Sequence[Any],
+    labels: Sequence[str],
+    settings: _Settings,
+    reference: DatasetProfile | None,
+    split_every: int,
+    target: _Target,
+) -> DatasetProfile:
+    """``task(input, reference, settings)`` per partition, merged in a tree, computed."""
+    token = uuid.uuid4().hex[:12]
+    keys = [f"{_KEY_PREFIX}-partition-{token}-{i}" for i in range(len(inputs))]
+
+    def build(ref: Any) -> Any:
+        from dask import delayed
+
+        run = delayed(task, pure=True)
+        nodes = [run(x, ref, settings, dask_key_name=k) for k, x in zip(keys, inputs, strict=True)]
+        return _tree(nodes, split_every, token)
+
+    return _run(build, reference, target, dict(zip(keys, labels, strict=True)), token)
 
 
 @dataclass(frozen=True)
