@@ -1,10 +1,13 @@
-"""Generated benchmark data: 20 numeric and 5 categorical columns, written to Parquet in chunks.
+"""Benchmark helpers: generated data (20 numeric, 5 categorical columns) and the peers' venv.
 
 Numeric columns are normal, lognormal and uniform (a few with nulls); categoricals have 3 to 50
 levels with weights falling as 1/rank and a rare last level. ``changes`` turns a sample into a
 "serving" sample with known drift: the columns in ``MEANINGFUL`` move by amounts that matter,
 those in ``NUISANCE`` by amounts that do not, and the rest are drawn from the same distribution.
 Generation is vectorised and seeded per chunk, so 10M rows never sit in memory at once.
+
+Peers (Evidently, pandera) are measured from their own virtual environment,
+``benchmarks/_venv_peers``, made by :func:`ensure_peers`; they are never dependencies.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import numpy as np
 import pandas as pd
 
 DATA = Path(__file__).resolve().parent / "_data"
+PEERS = Path(__file__).resolve().parent / "_venv_peers"
+# Evidently 0.7 still imports pandas internals removed in pandas 3.
+PEER_PACKAGES = ("evidently", "pandera", "pandas<3", "pyarrow", "scipy")
 CHUNK = 1_000_000
 
 # name -> (shape, (a, b), null rate)
@@ -170,3 +176,15 @@ def read(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     return pq.read_table(path).to_pandas()
+
+
+def ensure_peers() -> str:
+    """The peers' virtual environment (created on first use); its python executable."""
+    import subprocess
+    import sys
+
+    python = PEERS / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
+    return str(python)

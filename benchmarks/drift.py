@@ -41,7 +41,6 @@ sys.path.insert(0, str(HERE.parent))
 
 import _gen  # noqa: E402
 
-PEERS = HERE / "_venv_peers"
 BINS = 8192
 CPU: dict[str, float] = {}
 
@@ -131,33 +130,25 @@ def ours(train_source: Any, serve_source: Any, streamed: bool) -> dict[str, Any]
 
 
 def evidently_flags(train: Any, serve: Any) -> list[str]:
-    """Evidently's data drift preset: the columns it reports as drifted (API 0.4 to 0.7)."""
-    try:  # Evidently >= 0.7
-        from evidently import Report
-        from evidently.presets import DataDriftPreset
+    """Evidently's data drift preset (0.7 API): the columns it reports as drifted.
 
-        snapshot = Report([DataDriftPreset()]).run(serve, train)
-        data = snapshot.dict()
-        flagged = []
-        for metric in data.get("metrics", []):
-            name = str(metric.get("metric_id", ""))
-            value = metric.get("value")
-            if "ValueDrift" in name and isinstance(value, (int, float)):
-                column = name.split("column=")[-1].split(",")[0].split(")")[0]
-                threshold = 0.1 if "method=Wasserstein" in name or "distance" in name else 0.05
-                is_distance = any(m in name for m in ("Wasserstein", "Jensen", "PSI", "distance"))
-                drifted = value > threshold if is_distance else value < threshold
-                if drifted:
-                    flagged.append(column)
-        return sorted(set(flagged))
-    except ImportError:
-        from evidently.metric_preset import DataDriftPreset  # type: ignore[no-redef]
-        from evidently.report import Report  # type: ignore[no-redef]
+    Its per-column method depends on the sample (p-value tests below 1000 rows, distances with
+    a threshold of 0.1 above); a p-value flags below its threshold, a distance at or above it.
+    """
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
 
-        report = Report(metrics=[DataDriftPreset()])
-        report.run(reference_data=train, current_data=serve)
-        result = report.as_dict()["metrics"][1]["result"]["drift_by_columns"]
-        return sorted(c for c, r in result.items() if r["drift_detected"])
+    snapshot = Report([DataDriftPreset()]).run(serve, train)
+    flagged = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric.get("config", {})
+        if not str(config.get("type", "")).endswith("ValueDrift"):
+            continue
+        value, threshold = float(metric["value"]), float(config["threshold"])
+        is_p_value = "p_value" in str(config.get("method", ""))
+        if (value < threshold) if is_p_value else (value >= threshold):
+            flagged.append(str(config["column"]))
+    return sorted(flagged)
 
 
 def worker(method: str, rows: int, serving: str, repeat: int) -> dict[str, Any]:
@@ -198,16 +189,6 @@ METHODS = (
 )
 
 
-def ensure_peers() -> str:
-    python = str(PEERS / "bin" / "python")
-    if not Path(python).exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-        subprocess.run(
-            [python, "-m", "pip", "install", "-q", "evidently", "pyarrow", "pandera"], check=True
-        )
-    return python
-
-
 def run(method: str, rows: int, serving: str, repeat: int, python: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     cmd = [python, __file__, "--worker", method, "--rows", str(rows), "--serving", serving]
@@ -243,7 +224,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, args.rows[0], args.serving, args.repeat)))
         return
-    peers = ensure_peers() if args.peers else None
+    peers = _gen.ensure_peers() if args.peers else None
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")
     print(f"best of {args.repeat}; x lower = CPU time / lower bound's CPU time in the same mode")
     print(f"meaningful drift in: {', '.join(_gen.MEANINGFUL)}")
