@@ -160,9 +160,11 @@ def _bin_index(
     The result lives in ``scratch`` when given (valid until its next use).
     """
     a, slots = (scratch or Scratch()).arrays(x.size)
-    np.multiply(x, math.ldexp(1.0, -grid.exponent), out=a)
-    np.floor(a, out=a)
-    a -= float(grid.start - 1)
+    # Far beyond a reference grid the scaled value may overflow to inf: it is clipped anyway.
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.multiply(x, math.ldexp(1.0, -grid.exponent), out=a)
+        np.floor(a, out=a)
+        a -= float(grid.start - 1)
     if clip:
         np.clip(a, 0.0, float(grid.bins + 1), out=a)
     np.copyto(slots, a, casting="unsafe")

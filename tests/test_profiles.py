@@ -168,6 +168,27 @@ def test_quantile_estimate_lies_within_the_stated_bound(values: np.ndarray) -> N
     assert np.array_equal(merged.quantile(levels), estimate)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    arrays(np.float64, st.integers(1, 400), elements=st.floats(-1e9, 1e9, width=64)),
+    st.floats(0, 1),
+    st.booleans(),
+)
+def test_quantile_bound_holds_for_any_values(
+    values: np.ndarray, p: float, on_reference: bool
+) -> None:
+    grid = (
+        NumericSummary.from_values(values[: max(1, values.size // 3)]).grid
+        if on_reference
+        else None
+    )
+    summary = NumericSummary.from_values(values, grid=grid, bins=64)
+    left, right = summary.quantile_bounds(p)
+    exact = np.quantile(values, p, method="inverted_cdf")
+    assert left[0] <= exact <= right[0]
+    assert left[0] <= summary.quantile(p)[0] <= right[0]
+
+
 def test_profile_against_a_reference_shares_bins_and_counts_values_beyond() -> None:
     rng = np.random.default_rng(5)
     train = pd.DataFrame({"x": rng.uniform(0, 10, 10_000), "c": rng.choice(["a", "b"], 10_000)})
