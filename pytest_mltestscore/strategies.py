@@ -23,16 +23,16 @@ time): the first two bytes of a cell (the *selector*) pick a band, the last two 
 * the top ``max_null_rate`` share of selectors: a null.
 
 Nothing is rejected (no ``.filter``) and hypothesis makes one draw per row, not one per cell:
-200 frames of 10 rows and 25 columns take about a second, some 65 times less than pandera's
-strategies for the same schema (``benchmarks/strategies.py``). Shrinking still works:
-hypothesis deletes rows and lowers bytes, and a lowered selector moves a cell towards the
-typical value, so a shrunk frame shows typical values everywhere except in the cells that cause
-the failure. The price: values are quantised to 65,536 levels per column (floats on a grid of
-the range plus the palette, integer ranges wider than that with gaps), and a value shrinks
-along that grid, not towards a "round" number as hypothesis' own ``floats()`` would. Note that
-hypothesis copies rows within and between the frames of a run (a mutation that finds bugs
-needing equal values), so 200 frames hold fewer distinct rows than rows; the check reports
-both counts.
+200 frames of 10 rows and 25 columns take one to two seconds on a busy 2-core machine, about
+60 times less than pandera's strategies for the same schema (``benchmarks/strategies.py``).
+Shrinking still works: hypothesis deletes rows and lowers bytes, and a lowered selector moves a
+cell towards the typical value, so a shrunk frame shows typical values everywhere except in the
+cells that cause the failure. The price: values are quantised to 65,536 levels per column
+(floats on a grid of the range plus the palette, integer ranges wider than that with gaps), and
+a value shrinks along that grid, not towards a "round" number as hypothesis' own ``floats()``
+would. Note that hypothesis copies rows within and between the frames of a run (a mutation that
+finds bugs needing equal values), so 200 frames hold fewer distinct rows than rows; the check
+reports both counts.
 """
 
 from __future__ import annotations
