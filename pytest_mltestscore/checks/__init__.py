@@ -57,6 +57,7 @@ _CHECKS: dict[str, tuple[str, str]] = {
     # infra-1 .. infra-7
     "training_reproducible": ("pytest_mltestscore.infra.reproducibility", "training_reproducible"),
     "model_properties": ("pytest_mltestscore.infra.properties", "model_properties"),
+    "check_model_on_schema": ("pytest_mltestscore.strategies", "check_model_on_schema"),
     "one_step_lowers_loss": ("pytest_mltestscore.infra.properties", "one_step_lowers_loss"),
     "can_overfit_tiny": ("pytest_mltestscore.infra.properties", "can_overfit_tiny"),
     "pipeline_integration": ("pytest_mltestscore.infra.integration", "pipeline_integration"),
