@@ -59,6 +59,7 @@ class Run:
         self, example: str, report: Path, *, inside: bool = False, env: dict[str, str] | None = None
     ) -> None:
         self.report = report
+        self.log = report.with_suffix(".log")
         self.cwd = EXAMPLES / example if inside else REPO
         target = [] if inside else [str(Path("examples") / example)]
         self.args = [
@@ -74,24 +75,22 @@ class Run:
         ]
         environ = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV)}
         environ.update(PYTHONDONTWRITEBYTECODE="1", COLUMNS="200", NO_COLOR="1", **(env or {}))
-        self.proc = subprocess.Popen(
-            self.args,
-            cwd=self.cwd,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        # Output goes to a file, not a pipe: a full pipe would stall a run nobody reads yet.
+        with self.log.open("w", encoding="utf-8") as log:
+            self.proc = subprocess.Popen(
+                self.args, cwd=self.cwd, env=environ, stdout=log, stderr=subprocess.STDOUT
+            )
         self._finished: Finished | None = None
 
     def result(self) -> Finished:
         if self._finished is None:
             try:
-                output, _ = self.proc.communicate(timeout=TIMEOUT)
+                self.proc.wait(timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                output, _ = self.proc.communicate()
+                self.stop()
+                output = self.log.read_text(encoding="utf-8")
                 pytest.fail(f"{' '.join(self.args)} timed out after {TIMEOUT} s:\n{output[-3000:]}")
+            output = self.log.read_text(encoding="utf-8")
             report = json.loads(self.report.read_text()) if self.report.exists() else None
             self._finished = Finished(self.args, self.cwd, self.proc.returncode, output, report)
         return self._finished
@@ -99,7 +98,7 @@ class Run:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
 
 
 class Runs:
@@ -133,8 +132,8 @@ RUN_OF_TEST = {
 
 @pytest.fixture(scope="module")
 def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """The runs the selected tests need start at once and share the machine (under
-    pytest-xdist, only in the first worker that needs each; others start on first use)."""
+    """The runs the selected tests need start at once and share the machine; under
+    pytest-xdist each worker starts a run when the first of its tests needs it."""
     started = Runs(tmp_path_factory.mktemp("examples"))
     if "PYTEST_XDIST_WORKER" not in os.environ:
         here = request.node.path
