@@ -21,19 +21,19 @@ SUMMARY = {"precipitation": 10.9, "temp_max": 10.6, "temp_min": 2.8, "wind": 4.5
 def test_features_of_a_wet_day():
     row = F.features_of_day(SUMMARY)
     assert row["log_precipitation"] == pytest.approx(math.log(11.9))
-    assert row["rained"] == 1.0
+    assert row["rained"] == 1
     assert (row["temp_max"], row["temp_min"], row["wind"]) == (10.6, 2.8, 4.5)
     assert list(row) == [*F.MODEL_FEATURES, *F.LOGGED]
 
 
 def test_a_dry_day_has_no_rain_and_zero_log_precipitation():
     row = F.features_of_day({**SUMMARY, "precipitation": 0})
-    assert row["rained"] == 0.0
+    assert row["rained"] == 0
     assert row["log_precipitation"] == 0.0
 
 
 def test_a_trace_of_rain_counts_as_rain():
-    assert F.features_of_day({**SUMMARY, "precipitation": 0.3})["rained"] == 1.0
+    assert F.features_of_day({**SUMMARY, "precipitation": 0.3})["rained"] == 1
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_forecast_rows_pair_one_day_with_the_next():
     assert list(table.columns) == F.COLUMNS
     assert table[F.ID].tolist() == ["2014-03-09", "2014-03-10", "2014-03-11"]
     assert table[F.TARGET].tolist() == [1, 0, 0]  # rain on the day the forecast is for
-    assert table["rained"].tolist() == [0.0, 1.0, 0.0]  # rain on the day before
+    assert table["rained"].tolist() == [0, 1, 0]  # rain on the day before
     assert table["temp_max"].tolist() == [10.0, 11.0, 12.0]
     # 2014-03-09 is the first day of daylight saving time in Seattle
     assert table[F.ISSUED].tolist() == [
@@ -103,6 +103,11 @@ def test_negative_precipitation_is_refused_naming_the_day():
 def test_missing_columns_are_named():
     with pytest.raises(F.SummaryError, match="without wind"):
         F.forecast_table(_daily([0.0, 1.0]).drop(columns="wind"))
+
+
+def test_seasons_follow_the_meteorological_calendar():
+    days = pd.Series(["2014-12-01", "2015-02-28", "2015-03-01", "2015-06-01", "2015-09-30"])
+    assert F.season(days).tolist() == ["winter", "winter", "spring", "summer", "autumn"]
 
 
 def test_model_input_keeps_the_model_columns_in_order():

@@ -32,8 +32,8 @@ def test_model_spec_learns_the_obvious():
     import pandas as pd
 
     rows = [
-        {"log_precipitation": 2.5, "rained": 1.0, "temp_max": 9.0, "temp_min": 5.0, TARGET: 1},
-        {"log_precipitation": 0.0, "rained": 0.0, "temp_max": 27.0, "temp_min": 14.0, TARGET: 0},
+        {"log_precipitation": 2.5, "rained": 1, "temp_max": 9.0, "temp_min": 5.0, TARGET: 1},
+        {"log_precipitation": 0.0, "rained": 0, "temp_max": 27.0, "temp_min": 14.0, TARGET: 0},
     ] * 20
     model = T.fit(pd.DataFrame(rows))
     assert model.predict(pd.DataFrame(rows)[MODEL_FEATURES]).tolist() == [1, 0] * 20

@@ -65,7 +65,7 @@ def issue_time(day: dt.date) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime.combine(day, ISSUE_TIME)).tz_localize(ZONE)
 
 
-def features_of_day(summary: Mapping[str, Any]) -> dict[str, float]:
+def features_of_day(summary: Mapping[str, Any]) -> dict[str, float | int]:
     """The model's inputs from one daily summary (the serving path, one record at a time)."""
     precipitation = _number(summary, "precipitation")
     if precipitation < 0:
@@ -75,7 +75,7 @@ def features_of_day(summary: Mapping[str, Any]) -> dict[str, float]:
         raise SummaryError(f"temp_min = {temp_min} is above temp_max = {temp_max}")
     return {
         "log_precipitation": math.log1p(precipitation),
-        "rained": 1.0 if precipitation > 0 else 0.0,
+        "rained": 1 if precipitation > 0 else 0,
         "temp_max": temp_max,
         "temp_min": temp_min,
         "wind": _number(summary, "wind"),
@@ -110,7 +110,7 @@ def forecast_table(daily: pd.DataFrame) -> pd.DataFrame:
             ID: target_days.dt.strftime("%Y-%m-%d"),
             ISSUED: issued.dt.tz_localize(ZONE).map(lambda t: t.isoformat()),
             "log_precipitation": np.log1p(precipitation[before]),
-            "rained": (precipitation[before] > 0).astype(float),
+            "rained": (precipitation[before] > 0).astype(int),
             "temp_max": daily["temp_max"].to_numpy(dtype=float)[before],
             "temp_min": daily["temp_min"].to_numpy(dtype=float)[before],
             "wind": daily["wind"].to_numpy(dtype=float)[before],
@@ -118,6 +118,15 @@ def forecast_table(daily: pd.DataFrame) -> pd.DataFrame:
         },
         columns=COLUMNS,
     )
+
+
+def season(days: pd.Series) -> pd.Series:
+    """The meteorological season of each ISO date: winter (Dec-Feb), spring, summer, autumn.
+
+    Not a model input: a slice for model-6 (is quality sufficient in every season?).
+    """
+    months = pd.to_datetime(days).dt.month
+    return (months % 12 // 3).map({0: "winter", 1: "spring", 2: "summer", 3: "autumn"})
 
 
 def model_input(table: pd.DataFrame) -> pd.DataFrame:

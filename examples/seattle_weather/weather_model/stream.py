@@ -20,11 +20,22 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .features import ID, ISSUED, LOGGED, MODEL_FEATURES, TARGET, features_of_day, issue_time
+from .features import (
+    ID,
+    ISSUED,
+    LOGGED,
+    MODEL_FEATURES,
+    TARGET,
+    ZONE,
+    features_of_day,
+    issue_time,
+    season,
+)
 from .records import LAST_DAY, SERVING_START, daily_records
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +53,7 @@ LABEL_COLUMNS = [ID, LABEL, ARRIVED]
 SEED = 0
 
 
-def served_forecasts(model: object | None = None) -> pd.DataFrame:
+def served_forecasts(model: Any = None) -> pd.DataFrame:
     """Every forecast the served model made, 2014-01-02 to 2015-12-31, as the service made it:
     features from one summary at a time (:func:`features.features_of_day`), then the model."""
     if model is None:
@@ -56,14 +67,14 @@ def served_forecasts(model: object | None = None) -> pd.DataFrame:
         day = days[i]
         if day < SERVING_START:
             continue
-        summary = daily.iloc[i - 1][["precipitation", "temp_max", "temp_min", "wind"]].to_dict()
+        summary = {str(k): v for k, v in daily.iloc[i - 1].items()}
         rows.append(
             {ID: day.isoformat(), ISSUED: issue_time(day).isoformat(), **features_of_day(summary)}
         )
     table = pd.DataFrame(rows)
     X = table[MODEL_FEATURES]
-    table[PROBABILITY] = np.round(model.predict_proba(X)[:, 1], 4)  # type: ignore[attr-defined]
-    table[PREDICTION] = model.predict(X)  # type: ignore[attr-defined]
+    table[PROBABILITY] = np.round(model.predict_proba(X)[:, 1], 4)
+    table[PREDICTION] = model.predict(X)
     return table[PREDICTION_COLUMNS]
 
 
@@ -98,9 +109,9 @@ def label_delays(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
 def label_log(seed: int = SEED) -> pd.DataFrame:
     """Every label message of the serving period with its UTC arrival time, in arrival order."""
     truth = outcomes()
-    next_days = pd.to_datetime(truth[ID]).dt.date + dt.timedelta(days=1)
-    ends = pd.DatetimeIndex([issue_time(d) - pd.Timedelta(minutes=5) for d in next_days])
-    ends = ends.tz_convert("UTC")
+    # the day ends at the next midnight in Seattle (PST or PDT)
+    next_midnight = pd.DatetimeIndex(pd.to_datetime(truth[ID])) + pd.Timedelta(days=1)
+    ends = next_midnight.tz_localize(ZONE).tz_convert("UTC")
     delay, resent = label_delays(len(truth), seed)
     first = truth.assign(**{ARRIVED: ends + pd.to_timedelta(np.round(delay * 60), unit="min")})
     again = ~np.isnan(resent)
@@ -118,7 +129,7 @@ def _utc_text(stamps: pd.Series) -> pd.Series:
 class LogWriter:
     """Append each day's forecast and the labels that arrived that (UTC) day to monthly logs."""
 
-    def __init__(self, state: Path, seed: int = SEED, model: object | None = None) -> None:
+    def __init__(self, state: Path, seed: int = SEED, model: Any = None) -> None:
         self.state = state
         self.predictions = served_forecasts(model)
         self.labels = label_log(seed)
@@ -163,7 +174,7 @@ def _read_logs(folder: str, columns: list[str]) -> pd.DataFrame:
 
 def _served_until_today() -> tuple[dt.date, pd.DataFrame]:
     """Today (pinned by MLTESTSCORE_TODAY) and the served forecasts up to today, each with its
-    outcome if it has arrived (the latest copy; ``rain`` is NaN if not yet)."""
+    outcome if it has arrived (the latest copy; ``rain`` is NaN if not yet) and its season."""
     from pytest_mltestscore import clock
 
     today = clock.today()
@@ -172,6 +183,7 @@ def _served_until_today() -> tuple[dt.date, pd.DataFrame]:
     labels = _read_logs("labels", LABEL_COLUMNS)
     latest = labels.sort_values(ARRIVED, kind="stable").drop_duplicates(ID, keep="last")
     joined = preds.merge(latest[[ID, LABEL]], on=ID, how="left")
+    joined["season"] = season(joined[ID])
     return today, joined.drop(columns=[PROBABILITY, PREDICTION])
 
 
