@@ -391,7 +391,12 @@ def needs_gate(ctx: CheckContext) -> str | None:
 def run_infra_4(ctx: CheckContext) -> CheckResult:
     from .infra.gate import validation_gate
 
-    X, y = labelled(ctx, "default", holdout_name(ctx))
+    ds = holdout_name(ctx)
+    frame = ctx.assets.frame(ds)
+    y = ctx.assets.y(ds)
+    keep = y.notna().to_numpy()
+    X = frame.drop(columns=list(ctx.assets.dataset_spec(ds).role_columns))[keep]
+    y = y[keep]
     previous = ctx.assets.model("previous") if "previous" in ctx.assets.models else None
     return validation_gate(
         ctx.assets.model("default"),
@@ -410,7 +415,8 @@ def run_infra_6(ctx: CheckContext) -> CheckResult:
     default = ctx.assets.model_spec("default")
     previous = ctx.assets.model_spec("previous")
     assert default.path is not None
-    X = model_X(ctx, "default", "serving")
+    serving = ctx.assets.frame("serving")
+    X = serving.drop(columns=list(ctx.assets.dataset_spec("serving").role_columns))
     return canary(
         default.path,
         previous.path if previous.path is not None else ctx.assets.model("previous"),
@@ -420,6 +426,7 @@ def run_infra_6(ctx: CheckContext) -> CheckResult:
         sample=ctx.params["sample"],
         min_agreement=ctx.params["min_agreement"],
         max_output_shift=ctx.params["max_output_shift"],
+        max_mean_abs_diff=ctx.params["max_mean_abs_diff"],
         max_latency_ratio=ctx.params["max_latency_ratio"],
     )
 
@@ -442,7 +449,7 @@ def run_monitor_3(ctx: CheckContext) -> CheckResult:
         from .monitoring.skew import training_serving_skew
 
         shared = [f for f in ctx.assets.features("serving") if f in ctx.assets.features("training")]
-        return training_serving_skew(
+        joined = training_serving_skew(
             ctx.assets.frame("training"),
             ctx.assets.frame("serving"),
             training.id,
@@ -450,6 +457,9 @@ def run_monitor_3(ctx: CheckContext) -> CheckResult:
             rtol=ctx.params["rtol"],
             atol=ctx.params["atol"],
         )
+        if joined.verdict != "skip":
+            return joined
+        # no example is in both (e.g. serving ids are new requests): compare distributions
     from .drift import check_drift
 
     return check_drift(
@@ -512,6 +522,7 @@ def run_monitor_7(ctx: CheckContext) -> CheckResult:
         ctx.params["metric"],
         abs_tolerance=ctx.params["abs_tolerance"],
         rel_tolerance=ctx.params["rel_tolerance"],
+        min_rows=ctx.params["min_rows"],
     )
 
 
@@ -934,6 +945,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
                 1.0,
             ),
             Param("max_output_shift", "number", 0.1, "allowed shift of the output distribution"),
+            Param("max_mean_abs_diff", "number", 0.1, "allowed mean absolute output difference"),
             Param(
                 "max_latency_ratio",
                 "number",
@@ -1032,6 +1044,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
             METRIC,
             Param("abs_tolerance", "number", 0.02, "allowed absolute loss of quality"),
             Param("rel_tolerance", "number", 0.05, "allowed relative loss of quality"),
+            Param("min_rows", "integer", 100, "labelled serving rows needed for a verdict", 1),
         ),
     ),
 )

@@ -48,8 +48,33 @@ def feature_names(model: object, fallback: Sequence[str] | None = None) -> list[
     return list(fallback) if fallback is not None else None
 
 
+def own_columns(model: object, X: Any) -> Any:
+    """``X`` restricted to the columns the model was fitted on, in its order, when it says which.
+
+    Lets a caller pass a frame that also holds ids, protected attributes or another model's
+    features: a scikit-learn model with ``feature_names_in_`` gets exactly its own features.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    cols = getattr(X, "columns", None)
+    if names is None or cols is None:
+        return X
+    wanted = [str(n) for n in names]
+    have = [str(c) for c in cols]
+    if wanted == have:
+        return X
+    missing = [n for n in wanted if n not in have]
+    if missing:
+        from .arguments import missing_columns_error
+
+        raise missing_columns_error(
+            missing, have, arg="X", what="X, which must hold every feature the model was fitted on"
+        )
+    return X[wanted]
+
+
 def predict_for(model: Any, X: pd.DataFrame | npt.ArrayLike, needs: str) -> npt.NDArray[Any]:
     """The model output a metric needs: ``label``, ``value``, ``score`` (1-D) or ``proba`` (2-D)."""
+    X = own_columns(model, X)
     if needs in ("label", "value"):
         return np.asarray(model.predict(X))
     if not has_proba(model):

@@ -41,6 +41,26 @@ def model():
     X = df[["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]]
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, df["species"])
 
+def previous_model():
+    # an older model on fewer features: checks must give each model its own columns
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    df = training()
+    X = df[["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]]
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, df["species"])
+
+def with_ids(frame, start):
+    frame = frame.copy()
+    frame["rid"] = range(start, start + len(frame))
+    return frame
+
+def training_ids():
+    return with_ids(training(), 0)
+
+def serving_ids():
+    return with_ids(serving(), 10_000)   # new requests: no id is also in training
+
 def exploding():
     raise RuntimeError("registry unreachable")
 """
@@ -281,6 +301,26 @@ def test_builtin_checks_run_under_xdist(project):
     report = json.loads((p.path / "r.json").read_text())
     items = {i["id"]: i["status"] for s in report["sections"] for i in s["items"]}
     assert items["data-1"] == "automated" and items["monitor-2"] == "failing"
+
+
+def test_gate_gives_each_model_its_own_columns(project):
+    p = project(
+        extra='[tool.mltestscore.models.previous]\nload = "penguin_assets:previous_model"\n'
+        '[tool.mltestscore.datasets.validation]\nload = "penguin_assets:serving"\ntarget = "species"\n'
+    )
+    result = p.runpytest(ML_SCORE, "-k", "infra-4", "-v")
+    result.stdout.fnmatch_lines(["mltestscore::infra-4::validation-gate PASSED*"])
+
+
+def test_skew_without_shared_ids_compares_distributions(pytester):
+    pytester.makepyfile(penguin_assets=DATA)
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n[tool.mltestscore]\nhistory = false\n'
+        '[tool.mltestscore.datasets.training]\nload = "penguin_assets:training_ids"\nid = "rid"\ntarget = "species"\n'
+        '[tool.mltestscore.datasets.serving]\nload = "penguin_assets:serving_ids"\nid = "rid"\ntarget = "species"\n'
+    )
+    result = pytester.runpytest(ML_SCORE, "-k", "monitor-3", "-v")
+    result.stdout.fnmatch_lines(["mltestscore::monitor-3::training-serving-skew PASSED*"])
 
 
 def test_explicit_node_selection_runs_only_that_test(project):

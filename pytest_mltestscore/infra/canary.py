@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..modeling import own_columns
 from ..result import CheckResult, Table, Verdict
 from .fresh_process import DEFAULT_TIMEOUT, run_script
 from .outputs import Outputs, collect_outputs, output_problems
@@ -32,6 +33,7 @@ import time
 import pandas as pd
 from pytest_mltestscore.infra.loading import load_model_artifact
 from pytest_mltestscore.infra.outputs import collect_outputs
+from pytest_mltestscore.modeling import own_columns
 
 X = pd.read_pickle(ARGS["data"])
 models, answer = {}, {"models": {}, "errors": {}}
@@ -53,8 +55,9 @@ for name, spec in ARGS["models"].items():
 times = {name: [] for name in models}
 for _ in range(ARGS["repeats"]):
     for name, model in models.items():
+        Xm = own_columns(model, X)
         t0 = time.perf_counter()
-        model.predict(X)
+        model.predict(Xm)
         times[name].append(time.perf_counter() - t0)
 for name in models:
     answer["models"][name]["predict_seconds"] = times[name]
@@ -64,6 +67,7 @@ reply(answer)
 
 def _best_of(model: Any, X: Any, repeats: int) -> list[float]:
     out = []
+    X = own_columns(model, X)
     for _ in range(repeats):
         t0 = time.perf_counter()
         model.predict(X)

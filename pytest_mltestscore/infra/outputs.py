@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..metrics import Task
-from ..modeling import classes_of, has_proba, infer_task
+from ..modeling import classes_of, has_proba, infer_task, own_columns
 
 PROBA_SUM_ATOL = 1e-6
 
@@ -69,7 +69,9 @@ def row_labels(X: Any) -> tuple[Any, ...]:
 
 
 def collect_outputs(model: Any, X: Any) -> Outputs:
-    """Run ``predict`` (and ``predict_proba`` when the model has it) on ``X``."""
+    """Run ``predict`` (and ``predict_proba`` when the model has it) on ``X`` (on the model's
+    own columns when it names them)."""
+    X = own_columns(model, X)
     predictions = np.asarray(model.predict(X))
     proba = np.asarray(model.predict_proba(X), dtype=float) if has_proba(model) else None
     return Outputs(

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..arguments import did_you_mean, missing_columns_error
+from ..arguments import did_you_mean
 from ..metrics import DEFAULT_METRIC, Metric, _default_positive, get_metric
-from ..modeling import infer_task, predict_for
+from ..modeling import infer_task, own_columns, predict_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,25 +72,8 @@ def with_column(X: Any, j: int, values: npt.ArrayLike) -> Any:
 
 
 def model_input(model: object, X: Any) -> Any:
-    """``X`` restricted to the columns the model was fitted on, when it says which.
-
-    Lets a caller pass a frame that also holds ids, protected attributes or slice columns: a
-    scikit-learn model with ``feature_names_in_`` gets exactly its features, in its order.
-    """
-    names = getattr(model, "feature_names_in_", None)
-    cols = getattr(X, "columns", None)
-    if names is None or cols is None:
-        return X
-    wanted = [str(n) for n in names]
-    have = [str(c) for c in cols]
-    if wanted == have:
-        return X
-    missing = [n for n in wanted if n not in have]
-    if missing:
-        raise missing_columns_error(
-            missing, have, arg="X", what="X, which must hold every feature the model was fitted on"
-        )
-    return X[wanted]
+    """``X`` restricted to the columns the model was fitted on (see ``modeling.own_columns``)."""
+    return own_columns(model, X)
 
 
 def labels_of(y: object, rows: int, what: str = "y") -> npt.NDArray[Any]:
