@@ -218,6 +218,42 @@ def run_data_5(ctx: CheckContext) -> CheckResult:
 
 
 # -- model-3, model-4, model-5, model-6, model-7 -------------------------------------------------
+def run_model_2(ctx: CheckContext) -> CheckResult:
+    from .assets import AssetError
+    from .modeldev.online import offline_online_correlation
+
+    name = ctx.params["dataset"]
+    frame = ctx.assets.frame(name)
+    cols = [ctx.params["offline"], ctx.params["online"]]
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise AssetError(
+            f"[tool.mltestscore.checks.model-2]: column(s) {', '.join(missing)} not in dataset "
+            f"{name!r} (columns: {', '.join(map(str, frame.columns[:20]))})"
+        )
+    pairs = frame[cols].dropna()
+    return offline_online_correlation(
+        pairs[cols[0]].to_numpy(dtype=float),
+        pairs[cols[1]].to_numpy(dtype=float),
+        min_pairs=ctx.params["min_pairs"],
+        threshold=ctx.params["threshold"],
+        direction=ctx.params["direction"],
+    )
+
+
+def needs_experiments(ctx: CheckContext) -> str | None:
+    """paired offline/online observations: `dataset`, `offline`, `online` parameters"""
+    missing = [k for k in ("dataset", "offline", "online") if not ctx.params.get(k)]
+    if missing:
+        return (
+            "no paired offline/online observations: set dataset, offline and online under "
+            "[tool.mltestscore.checks.model-2]"
+        )
+    if ctx.params["dataset"] not in ctx.assets.datasets:
+        return f"model-2 dataset {ctx.params['dataset']!r} is not configured"
+    return None
+
+
 def run_model_3(ctx: CheckContext) -> CheckResult:
     from .assets import AssetError
     from .infra.loading import ImportPathError, load_callable
@@ -776,6 +812,21 @@ CHECKS: tuple[BuiltinCheck, ...] = (
             ),
         ),
         collect=False,
+    ),
+    BuiltinCheck(
+        "model-2",
+        "offline-online-correlation",
+        "offline metrics rank experiments as the online metric does (Spearman correlation)",
+        (needs_experiments,),
+        run_model_2,
+        (
+            Param("dataset", "string", None, "dataset of paired observations, one row per model"),
+            Param("offline", "string", None, "column of the offline metric (e.g. validation AUC)"),
+            Param("online", "string", None, "column of the online metric (e.g. click-through)"),
+            Param("min_pairs", "integer", 5, "pairs needed for a verdict", 3),
+            Param("threshold", "number", 0.7, "minimum rank correlation", -1.0, 1.0),
+            Param("direction", "string", "positive", "positive, or negative for a loss"),
+        ),
     ),
     BuiltinCheck(
         "model-3",

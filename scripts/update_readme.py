@@ -21,8 +21,20 @@ README = ROOT / "README.md"
 EXAMPLE = ROOT / "examples" / "penguins"
 SCORECARD_TODAY = "2026-11-22"
 # lines after the card that vary from run to run (history trend) or are not part of it
-STOP = ("history:", "changed since", "no item changed", "run history", "-----", "=====", "FAIL:",
-        "ML Test Score ", "json report", "markdown report", "prometheus report", "could not")
+STOP = (
+    "history:",
+    "changed since",
+    "no item changed",
+    "run history",
+    "-----",
+    "=====",
+    "FAIL:",
+    "ML Test Score ",
+    "json report",
+    "markdown report",
+    "prometheus report",
+    "could not",
+)
 
 
 def checks_table() -> str:
@@ -37,6 +49,19 @@ def checks_table() -> str:
         lines.append(
             f"| `{check.rubric_id}` | `{check.name}` | {check.summary} | {check.needs_text()} | {params} |"
         )
+    return "\n".join(lines)
+
+
+def library_table() -> str:
+    import importlib
+
+    from pytest_mltestscore.checks import _CHECKS
+
+    lines = ["| function | what it checks | defined in |", "|---|---|---|"]
+    for name, (module, attr) in sorted(_CHECKS.items(), key=lambda kv: kv[1][0]):
+        doc = (getattr(importlib.import_module(module), attr).__doc__ or "").strip()
+        first = " ".join(doc.split("\n\n")[0].split()).replace("|", "\\|")
+        lines.append(f"| `checks.{name}` | {first} | `{module}` |")
     return "\n".join(lines)
 
 
@@ -75,7 +100,7 @@ def scorecard() -> str:
 
 
 def regions() -> dict[str, str]:
-    out = {"checks-table": checks_table()}
+    out = {"checks-table": checks_table(), "library-table": library_table()}
     if EXAMPLE.is_dir():
         out["scorecard"] = scorecard()
     return out

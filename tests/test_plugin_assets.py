@@ -328,3 +328,21 @@ def test_explicit_node_selection_runs_only_that_test(project):
     p.makepyfile(test_one="def test_a(): pass")
     result = p.runpytest(ML_SCORE, "test_one.py::test_a")
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(("online", "outcome"), [("tracks", "PASSED"), ("reversed", "FAILED")])
+def test_model_2_from_an_experiment_log(pytester, online, outcome):
+    # eight past model versions: offline validation AUC and the online metric they reached
+    offline = [0.71, 0.74, 0.75, 0.78, 0.80, 0.81, 0.83, 0.86]
+    ctr = [0.020, 0.021, 0.023, 0.022, 0.025, 0.026, 0.027, 0.029]
+    if online == "reversed":
+        ctr = ctr[::-1]
+    rows = "\n".join(f"v{i},{a},{c}" for i, (a, c) in enumerate(zip(offline, ctr, strict=True)))
+    pytester.makefile(".csv", experiments="version,auc,ctr\n" + rows + "\n")
+    pytester.makepyprojecttoml(
+        "[tool.mltestscore]\nhistory = false\n"
+        '[tool.mltestscore.datasets.experiments]\npath = "experiments.csv"\n'
+        '[tool.mltestscore.checks.model-2]\ndataset = "experiments"\noffline = "auc"\nonline = "ctr"\n'
+    )
+    result = pytester.runpytest(ML_SCORE, "-k", "model-2", "-v")
+    result.stdout.fnmatch_lines([f"mltestscore::model-2::offline-online-correlation {outcome}*"])
