@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ DASHBOARD = EXAMPLE / "grafana" / "dashboard.json"
 DAYS = (dt.date(2014, 10, 21), dt.date(2014, 10, 22))
 SLOS = {"rain_recall": ("recall", 0.5), "accuracy": ("accuracy", 0.6)}  # as in pyproject.toml
 MIN_LABELS = 20
+REPLAY_TIMEOUT = 1200  # seconds; a guard against a hung replay, not a speed requirement
 
 # Item statuses the README explains, apart from monitor-7 (it follows the SLO verdicts, which
 # are computed independently below) and monitor-6 (history too short: skipped, see below).
@@ -62,18 +64,50 @@ def _clean_env() -> dict[str, str]:
     }
 
 
+def _shared_dir(factory: pytest.TempPathFactory) -> Path:
+    """A directory all xdist workers of this session share (the session's own without xdist)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    root = tmp_path_factory.mktemp("example") / "seattle_weather"
-    shutil.copytree(
-        EXAMPLE, root, ignore=shutil.ignore_patterns("state", "__pycache__", ".pytest_cache")
-    )
-    cmd = [sys.executable, "replay.py", "--start", DAYS[0].isoformat(), "--days", str(len(DAYS))]
-    done = subprocess.run(
-        cmd, cwd=root, env=_clean_env(), capture_output=True, text=True, timeout=1200
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    return root, done.stdout
+    """Replay the example once per session, even when xdist spreads these tests over workers:
+    the first worker to create the directory replays, the others wait for its result."""
+    shared = _shared_dir(tmp_path_factory) / "seattle-replay"
+    done = shared / "done.json"
+    root = shared / "seattle_weather"
+    try:
+        shared.mkdir()
+    except FileExistsError:
+        deadline = time.monotonic() + REPLAY_TIMEOUT
+        while not done.exists():
+            if time.monotonic() > deadline:
+                pytest.fail(f"the replay in {shared} did not finish (another worker runs it)")
+            time.sleep(0.5)
+    else:
+        shutil.copytree(
+            EXAMPLE, root, ignore=shutil.ignore_patterns("state", "__pycache__", ".pytest_cache")
+        )
+        cmd = [sys.executable, "replay.py", "--start", str(DAYS[0]), "--days", str(len(DAYS))]
+        try:
+            ran = subprocess.run(
+                cmd,
+                cwd=root,
+                env=_clean_env(),
+                capture_output=True,
+                text=True,
+                timeout=REPLAY_TIMEOUT,
+            )
+            outcome = {"code": ran.returncode, "out": ran.stdout, "err": ran.stderr}
+        except subprocess.TimeoutExpired as exc:
+            outcome = {"code": -1, "out": str(exc.stdout), "err": "timed out"}
+        partial = shared / "done.json.tmp"
+        partial.write_text(json.dumps(outcome))
+        partial.replace(done)
+    outcome = json.loads(done.read_text())
+    assert outcome["code"] == 0, outcome["out"][-4000:] + outcome["err"][-4000:]
+    return root, outcome["out"]
 
 
 def _report(root: Path, day: dt.date) -> dict:

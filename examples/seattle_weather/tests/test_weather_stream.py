@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from weather_model.features import ID, ISSUED, MODEL_FEATURES, TARGET
-from weather_model.records import forecasts
+from weather_model.records import SERVING_START, forecasts
 from weather_model.stream import SERVING_WINDOW_DAYS
 
 from pytest_mltestscore import checks, clock
@@ -21,7 +21,8 @@ def test_the_serving_window_has_one_forecast_a_day_up_to_today(serving_data, ml_
     days = pd.to_datetime(serving_data[ID]).dt.date
     assert not serving_data[ID].duplicated().any(), "a forecast id was logged twice"
     assert days.max() == today, f"the newest forecast is for {days.max()}, not today ({today})"
-    expected = {today - dt.timedelta(days=k) for k in range(SERVING_WINDOW_DAYS)}
+    first = max(today - dt.timedelta(days=SERVING_WINDOW_DAYS - 1), SERVING_START)
+    expected = {first + dt.timedelta(days=k) for k in range((today - first).days + 1)}
     missing = sorted(expected - set(days))
     assert not missing, f"no forecast logged for {', '.join(map(str, missing[:5]))}"
     labelled = float(serving_data[TARGET].notna().mean())
