@@ -1,4 +1,4 @@
-"""Benchmark helpers: generated data (20 numeric, 5 categorical columns) and the peers' venv.
+"""Benchmark helpers: generated data (20 numeric, 5 categorical columns), timing, the peers' venv.
 
 Numeric columns are normal, lognormal and uniform (a few with nulls); categoricals have 3 to 50
 levels with weights falling as 1/rank and a rare last level. ``changes`` turns a sample into a
@@ -13,6 +13,9 @@ Peers (Evidently, pandera) are measured from their own virtual environment,
 from __future__ import annotations
 
 import math
+import resource
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +191,22 @@ def ensure_peers() -> str:
         subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
     return str(python)
+
+
+def timed(repeat: int, fn: Callable[[], Any]) -> tuple[float, float]:
+    """Best wall time and best CPU time (all threads) of ``repeat`` runs of ``fn``.
+
+    On a shared machine the CPU time is the steadier figure, so ratios are taken on it.
+    """
+    wall = cpu = float("inf")
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -30,8 +30,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,24 +40,6 @@ sys.path.insert(0, str(HERE.parent))
 import _gen  # noqa: E402
 
 BINS = 8192
-CPU: dict[str, float] = {}
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> float:
-    best = cpu = float("inf")
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    CPU["seconds"] = cpu
-    return best
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def ranges_of(df: Any) -> dict[str, tuple[float, float]]:
@@ -155,7 +135,7 @@ def worker(method: str, rows: int, serving: str, repeat: int) -> dict[str, Any]:
     train_path, serve_path = _gen.dataset("training", rows), _gen.dataset(serving, rows)
     info: dict[str, Any] = {}
     if method == "ours, Parquet streamed":
-        seconds = best_of(repeat, lambda: info.update(ours(train_path, serve_path, True)))
+        seconds, cpu = _gen.timed(repeat, lambda: info.update(ours(train_path, serve_path, True)))
     elif method == "lower bound, Parquet streamed":
         from pytest_mltestscore.readers import iter_chunks
 
@@ -164,20 +144,22 @@ def worker(method: str, rows: int, serving: str, repeat: int) -> dict[str, Any]:
             for path in (train_path, serve_path):
                 lower_bound(iter_chunks(path), ranges)
 
-        seconds = best_of(repeat, job)
+        seconds, cpu = _gen.timed(repeat, job)
     else:
         train, serve = _gen.read(train_path), _gen.read(serve_path)
         if method == "lower bound, in memory":
-            seconds = best_of(repeat, lambda: lower_bound([train, serve], ranges_of(train)))
+            seconds, cpu = _gen.timed(repeat, lambda: lower_bound([train, serve], ranges_of(train)))
         elif method == "ours, in memory":
-            seconds = best_of(repeat, lambda: info.update(ours(train, serve, False)))
+            seconds, cpu = _gen.timed(repeat, lambda: info.update(ours(train, serve, False)))
         elif method == "scipy KS + chi2 (p<0.05), in memory":
-            seconds = best_of(repeat, lambda: info.update(flagged=scipy_flags(train, serve)))
+            seconds, cpu = _gen.timed(
+                repeat, lambda: info.update(flagged=scipy_flags(train, serve))
+            )
         elif method == "Evidently DataDriftPreset, in memory":
-            seconds = best_of(1, lambda: info.update(flagged=evidently_flags(train, serve)))
+            seconds, cpu = _gen.timed(1, lambda: info.update(flagged=evidently_flags(train, serve)))
         else:
             raise SystemExit(f"unknown method {method!r}")
-    return {"seconds": seconds, "cpu": CPU["seconds"], "peak_rss_mb": peak_rss_mb(), **info}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": _gen.peak_rss_mb(), **info}
 
 
 METHODS = (

@@ -27,11 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,28 +39,6 @@ sys.path.insert(0, str(HERE.parent))
 import _gen  # noqa: E402
 
 BINS = 8192
-
-
-CPU: dict[str, float] = {}
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> float:
-    """Best wall time of ``repeat`` runs; the best CPU time (all threads) goes to ``CPU``.
-
-    On a shared machine the CPU time is the steadier figure, so ratios are taken on it.
-    """
-    best = cpu = float("inf")
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    CPU["seconds"] = cpu
-    return best
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +94,7 @@ def worker(config: str, repeat: int) -> dict[str, Any]:
     if config == "lower bound, in memory":
         _, _, ranges = training_reference()
         df = _gen.read(serving)
-        seconds = best_of(repeat, lambda: lower_bound_frame(df, ranges))
+        seconds, cpu = _gen.timed(repeat, lambda: lower_bound_frame(df, ranges))
     elif config == "ours, in memory":
         ref, schema, _ = training_reference()
         df = _gen.read(serving)
@@ -130,10 +105,10 @@ def worker(config: str, repeat: int) -> dict[str, Any]:
             info["verdict"] = result.verdict
             info["failing columns"] = sorted({row[0] for row in result.table.rows})
 
-        seconds = best_of(repeat, job)
+        seconds, cpu = _gen.timed(repeat, job)
     elif config == "ours, training profile + infer schema":
         df = _gen.read(_gen.dataset("training", ROWS))
-        seconds = best_of(repeat, lambda: infer_schema(profile_frame(df)))
+        seconds, cpu = _gen.timed(repeat, lambda: infer_schema(profile_frame(df)))
     elif config == "lower bound, Parquet streamed":
         _, _, ranges = training_reference()
 
@@ -141,7 +116,7 @@ def worker(config: str, repeat: int) -> dict[str, Any]:
             for chunk in iter_chunks(serving):
                 lower_bound_frame(chunk, ranges)
 
-        seconds = best_of(repeat, job)
+        seconds, cpu = _gen.timed(repeat, job)
     elif config == "ours, Parquet streamed":
         ref, schema, _ = training_reference()
 
@@ -149,7 +124,7 @@ def worker(config: str, repeat: int) -> dict[str, Any]:
             result = validate(profile_chunks(iter_chunks(serving), ref), schema)
             info["verdict"] = result.verdict
 
-        seconds = best_of(repeat, job)
+        seconds, cpu = _gen.timed(repeat, job)
     elif config == "pandera, in memory":
         ref, schema, _ = training_reference()
         df = _gen.read(serving)
@@ -168,10 +143,10 @@ def worker(config: str, repeat: int) -> dict[str, Any]:
                     else str(exc)[:200]
                 )
 
-        seconds = best_of(repeat, job)
+        seconds, cpu = _gen.timed(repeat, job)
     else:
         raise SystemExit(f"unknown configuration {config!r}")
-    return {"seconds": seconds, "cpu": CPU["seconds"], "peak_rss_mb": peak_rss_mb(), **info}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": _gen.peak_rss_mb(), **info}
 
 
 def pandera_schema(ref: Any, schema: Any) -> Any:
