@@ -297,13 +297,20 @@ def run_model_4(ctx: CheckContext) -> CheckResult:
 
     spec = ctx.assets.dataset_spec("training")
     assert spec.timestamp is not None and spec.target is not None
-    trainer = fit_fn(ctx) if ctx.settings.training_fit else ctx.assets.model("default")
+    train_until: Any = ctx.params["train_until"]
+    if ctx.settings.training_fit:
+        trainer = fit_fn(ctx)
+    else:  # a frozen model: it knows the data up to when it was made
+        trainer = ctx.assets.model("default")
+        if train_until is None:
+            train_until = ctx.assets.model_created("default")[0]
     return staleness_curve(
         trainer,
         ctx.assets.frame("training"),
         spec.timestamp,
         spec.target,
         ctx.assets.features("training"),
+        train_until=train_until,
         periods=ctx.params["periods"],
         relative_tolerance=ctx.params["relative_tolerance"],
         max_tolerable_age_days=ctx.params["max_tolerable_age_days"],
@@ -868,6 +875,13 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         (
             METRIC,
             Param("periods", "integer", 6, "number of later periods scored", 2),
+            Param(
+                "train_until",
+                "string",
+                None,
+                "train on rows up to this date (default: the median timestamp with a trainer, "
+                "the model's creation date without)",
+            ),
             Param(
                 "relative_tolerance", "number", 0.05, "quality loss that still counts as tolerable"
             ),

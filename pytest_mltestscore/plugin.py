@@ -8,7 +8,6 @@ outcomes, scores the run once, applies the gate, writes the reports and prints t
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -583,7 +582,7 @@ class ScoreSession:
         extra = {
             "unknown_ids": [{"nodeid": n, "ids": ids} for n, ids in sorted(self.unknown.items())]
         }
-        created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        created = clock.now().isoformat(timespec="seconds")  # follows a pinned today
         self.report = build_report(self.result, created=created, extra=extra)
         if self.result.passed is False:
             session.testsfailed += 1

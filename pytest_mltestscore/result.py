@@ -45,7 +45,7 @@ class Table:
         """Render as aligned plain text; rows beyond ``max_rows`` are counted, not shown."""
         shown = [tuple(_cell(v) for v in row) for row in self.rows[:max_rows]]
         header = tuple(self.columns)
-        widths = [max(len(c), *(len(r[i]) for r in shown)) for i, c in enumerate(header)]
+        widths = [max([len(c), *(len(r[i]) for r in shown)]) for i, c in enumerate(header)]
 
         def line(cells: Sequence[str]) -> str:
             return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()

@@ -450,3 +450,15 @@ def test_importing_the_checks_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_numeric_columns_with_few_values_are_levels_not_bins():
+    import numpy as np
+    import pandas as pd
+
+    from pytest_mltestscore.modeldev.slices import slice_masks
+
+    frame = pd.DataFrame({"rained": [0.0, 1.0] * 50, "x": np.linspace(0.0, 1.0, 100)})
+    names = [name for name, _ in slice_masks(frame, ["rained", "x"])]
+    assert names[:2] == ["rained = 0.0", "rained = 1.0"]
+    assert len([n for n in names if n.startswith("x in [")]) == 4

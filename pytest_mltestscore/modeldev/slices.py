@@ -76,7 +76,8 @@ def _is_categorical(series: pd.Series, max_levels: int) -> bool:
 
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return True
-    return bool(pd.api.types.is_integer_dtype(series) and series.nunique() <= max_levels)
+    # few distinct numbers (a 0/1 flag stored as float, a rating) are levels, not a range
+    return bool(series.nunique() <= max_levels)
 
 
 def _column_slices(
