@@ -232,6 +232,9 @@ def main() -> None:
                 if pandera_python is None:
                     print(f"{config:40} {rows:>10}  skipped: pandera not installed (use --peers)")
                     continue
+                if rows > 1_000_000:
+                    print(f"{config:40} {rows:>10}  skipped: peers are measured up to 1M rows")
+                    continue
                 res = run(config, rows, args.repeat, pandera_python)
             else:
                 res = run(config, rows, args.repeat, sys.executable)
