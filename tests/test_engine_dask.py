@@ -482,5 +482,6 @@ def test_worker_killed_every_time_fails_loudly(
 ) -> None:
     client.wait_for_workers(2, timeout=120)
     killing(_killer("-2", None))
-    with pytest.raises(EngineError, match=r"workers died while profiling .*part-002\.parquet"):
+    # which of the partitions in flight is reported depends on scheduling: any file is named
+    with pytest.raises(EngineError, match=r"workers died while profiling .*part-\d+\.parquet"):
         profile_dask(datasets[7], scheduler=client)

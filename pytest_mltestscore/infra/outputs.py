@@ -68,10 +68,11 @@ def row_labels(X: Any) -> tuple[Any, ...]:
     return tuple(range(len(X)))
 
 
-def collect_outputs(model: Any, X: Any) -> Outputs:
-    """Run ``predict`` (and ``predict_proba`` when the model has it) on ``X`` (on the model's
-    own columns when it names them)."""
-    X = own_columns(model, X)
+def collect_outputs(model: Any, X: Any, *, select: bool = True) -> Outputs:
+    """Run ``predict`` (and ``predict_proba`` when the model has it) on ``X``: on the model's
+    own columns when it names them, unless ``select`` is False (``X`` exactly as given)."""
+    if select:
+        X = own_columns(model, X)
     predictions = np.asarray(model.predict(X))
     proba = np.asarray(model.predict_proba(X), dtype=float) if has_proba(model) else None
     return Outputs(
