@@ -61,7 +61,7 @@ def test_auc_with_ties_matches_sklearn():
 
 
 def test_bad_inputs_raise_clear_errors(binary):
-    model, X, y = binary
+    _model, X, y = binary
     with pytest.raises(ValueError, match="3 labels but 2 predictions"):
         metrics.accuracy([0, 1, 1], [0, 1])
     with pytest.raises(ValueError, match="both classes"):
