@@ -13,7 +13,9 @@ from pytest_mltestscore.result import CheckResult
 
 
 def test_passing_check_returns_its_result():
-    result = checks.feature_policy(["bill_length_mm", "flipper_length_mm"], forbidden=["sex", "race*"])
+    result = checks.feature_policy(
+        ["bill_length_mm", "flipper_length_mm"], forbidden=["sex", "race*"]
+    )
     assert isinstance(result, CheckResult) and result.verdict == "pass"
 
 
@@ -22,7 +24,11 @@ def test_failing_check_raises_assertion_with_a_table():
         checks.feature_policy(["bill_length_mm", "sex", "race_code"], forbidden=["sex", "race*"])
     message = str(excinfo.value)
     assert "feature" in message and "pattern" in message  # the table header
-    assert "sex" in message and "race_code" in message and "bill_length_mm" not in message.split("\n", 1)[1]
+    assert (
+        "sex" in message
+        and "race_code" in message
+        and "bill_length_mm" not in message.split("\n", 1)[1]
+    )
 
 
 def test_no_verdict_skips():
