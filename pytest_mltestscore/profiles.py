@@ -17,10 +17,11 @@ The histogram grid has a power-of-two bin width aligned on multiples of the widt
 deterministic, monotone function of the data range. Two grids of this family nest, so a profile
 of chunk ``a`` merges *exactly* with a profile of chunk ``b`` by coarsening the finer histogram:
 ``merge(p(a), p(b)) == p(concat(a, b))`` for counts, nulls, min/max, histograms and category
-counts (moments up to floating-point rounding). A profile built *against a reference* (the
-training profile) reuses the reference's grid, with one underflow and one overflow bin counting
-values beyond it, so reference and current histograms share bins and drift statistics need no
-raw data.
+counts (moments up to floating-point rounding; the one exception: a subnormal value, below
+2.2e-308 in magnitude, may land in the bin of zero once scaled). A profile built *against a
+reference* (the training profile) reuses the reference's grid, with one underflow and one
+overflow bin counting values beyond it, so reference and current histograms share bins and
+drift statistics need no raw data.
 
 Quantiles come from the histogram: the bin holding the empirical quantile is known exactly, so
 the estimate is within one bin width of it (:meth:`NumericSummary.quantile_bounds` gives the
