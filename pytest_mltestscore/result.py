@@ -94,6 +94,7 @@ class CheckResult:
 
 def enforce(result: CheckResult) -> CheckResult:
     """Assert form of a check: raise on failure, skip without a verdict, return on a pass."""
+    __tracebackhide__ = True  # the user's test line, not this one, is where the failure shows
     if result.verdict == "fail":
         raise AssertionError(result.message())
     if result.verdict == "skip":

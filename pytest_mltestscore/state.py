@@ -89,6 +89,15 @@ class HistoryRecorder:
         """Summaries of the most recent earlier runs, newest first."""
         return list(self._store().runs(limit))
 
+    def profiles(self, dataset: str = "serving", limit: int = 5) -> list[Any]:
+        """Profiles of ``dataset`` stored by earlier runs, oldest first, to judge drift against
+        recent history (e.g. ``checks.check_drift(ml_history.profiles()[-1], today)``)."""
+        from .profiles import DatasetProfile
+
+        return [
+            DatasetProfile.from_dict(p) for _, _, p in self._store().profile_series(dataset, limit)
+        ]
+
 
 def append_run(
     store: Any,

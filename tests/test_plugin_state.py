@@ -338,3 +338,32 @@ def test_monitor_1_dependency_lock(project):
     changed = p.runpytest(ML_SCORE, "-k", "monitor-1")
     assert changed.ret == 1
     assert "training" in changed.stdout.str()
+
+
+def test_drift_against_the_previous_runs_serving_profile(project, tmp_path):
+    """The serving profile stored by one run is the reference of the next (stateful drift)."""
+    p = project(
+        '[tool.mltestscore.datasets.training]\nload = "penguin_state:serving"\ntarget = "species"\n'
+    )
+    assert p.runpytest("--ml-score-freeze-schema").ret == 0
+    p.runpytest(ML_SCORE, "-k", "monitor-2")  # stores today's serving profile
+    p.makepyfile(
+        test_history_drift="""
+        import pytest
+        from pytest_mltestscore import checks
+        from pytest_mltestscore.profiles import profile_frame
+
+        @pytest.mark.rubric("monitor-2")
+        @pytest.mark.parametrize("scale", [1.0, 1000.0])
+        def test_serving_vs_last_run(ml_history, serving_data, scale):
+            earlier = ml_history.profiles("serving", limit=1)
+            assert len(earlier) == 1
+            now = serving_data.copy()
+            now["body_mass_g"] = now["body_mass_g"] / scale   # 1000: grams became kilograms
+            cols = list(earlier[-1].columns)
+            checks.check_drift(earlier[-1], profile_frame(now[cols], reference=earlier[-1]))
+        """
+    )
+    result = p.runpytest(ML_SCORE, "-k", "serving_vs_last_run")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_serving_vs_last_run?1000.0?*", "*drifted (body_mass_g)*"])
