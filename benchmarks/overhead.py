@@ -60,9 +60,11 @@ def main() -> None:
         }
         times: dict[str, list[float]] = {k: [] for k in variants}
         run(root, ["-p", "no:mltestscore"])  # warm the file system and bytecode caches
-        for _ in range(opts.rounds):
-            for name, args in variants.items():  # alternate, so drift hits all alike
-                times[name].append(run(root, args))
+        names = list(variants)
+        for r in range(opts.rounds):
+            # alternate, and rotate which variant goes first, so drift and order hit all alike
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                times[name].append(run(root, variants[name]))
     base = statistics.median(times["plugin disabled (-p no:mltestscore)"])
     print(f"{opts.tests} marked trivial tests, {opts.rounds} alternating rounds, median wall time")
     print(f"{'variant':45s} {'median s':>9s} {'ratio':>7s}")
