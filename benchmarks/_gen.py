@@ -6,7 +6,7 @@ levels with weights falling as 1/rank and a rare last level. ``changes`` turns a
 those in ``NUISANCE`` by amounts that do not, and the rest are drawn from the same distribution.
 Generation is vectorised and seeded per chunk, so 10M rows never sit in memory at once.
 
-Peers (Evidently, pandera) are measured from their own virtual environment,
+Peers (Evidently, pandera, Great Expectations, NannyML) are measured from their own virtual environment,
 ``benchmarks/_venv_peers``, made by :func:`ensure_peers`; they are never dependencies.
 """
 
@@ -25,7 +25,15 @@ import pandas as pd
 DATA = Path(__file__).resolve().parent / "_data"
 PEERS = Path(__file__).resolve().parent / "_venv_peers"
 # Evidently 0.7 still imports pandas internals removed in pandas 3.
-PEER_PACKAGES = ("evidently", "pandera", "pandas<3", "pyarrow", "scipy")
+PEER_PACKAGES = (
+    "evidently",
+    "pandera",
+    "great_expectations",
+    "nannyml",
+    "pandas<3",
+    "pyarrow",
+    "scipy",
+)
 CHUNK = 1_000_000
 
 # name -> (shape, (a, b), null rate)

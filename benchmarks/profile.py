@@ -18,6 +18,12 @@ and its peak RSS (``ru_maxrss``), so memory figures do not leak between configur
 * pandera: a ``DataFrameSchema`` with the usual checks (dtype, nullability, the training
   min/max, allowed categories), ``validate(lazy=True)``, when pandera is importable here or in
   the peers venv (``--peers``). The notes say which columns each validation failed.
+* Great Expectations (1.x, ``--peers``, 1M rows at most): an ephemeral context, a pandas
+  dataframe asset, and a suite derived from training the usual way (per numeric column
+  ``expect_column_values_to_be_between`` the training min/max, per categorical column
+  ``expect_column_values_to_be_in_set`` the training categories, ``..._to_not_be_null`` where
+  training had no nulls), run as a ``ValidationDefinition`` on the serving frame. Since
+  serving comes from the same distribution, every failing column is a false alarm.
 
 Targets: ours at most 2x the lower bound; 10M rows from Parquet under 1.5 GB peak RSS.
 """
@@ -144,6 +150,23 @@ def worker(config: str, repeat: int) -> dict[str, Any]:
                 )
 
         seconds, cpu = _gen.timed(repeat, job)
+    elif config == "Great Expectations, in memory":
+        ref, schema, _ = training_reference()
+        df = _gen.read(serving)
+        validation = gx_validation(ref, schema)
+
+        def job() -> None:
+            result = validation.run(batch_parameters={"dataframe": df})
+            info["verdict"] = "pass" if result.success else "fail"
+            info["failing columns"] = sorted(
+                {
+                    str(r.expectation_config.kwargs["column"])
+                    for r in result.results
+                    if not r.success
+                }
+            )
+
+        seconds, cpu = _gen.timed(repeat, job)
     else:
         raise SystemExit(f"unknown configuration {config!r}")
     return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": _gen.peak_rss_mb(), **info}
@@ -168,6 +191,37 @@ def pandera_schema(ref: Any, schema: Any) -> Any:
     return pa.DataFrameSchema(columns)
 
 
+def gx_validation(ref: Any, schema: Any) -> Any:
+    """Great Expectations' usual suite (training min/max, categories, not-null), ready to run.
+
+    Made with the 1.x API: ephemeral context, pandas dataframe asset, whole-frame batch.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = gx.get_context(mode="ephemeral")
+    asset = context.data_sources.add_pandas("serving").add_dataframe_asset("frame")
+    batch = asset.add_batch_definition_whole_dataframe("whole frame")
+    suite = context.suites.add(gx.ExpectationSuite(name="from training"))
+    for name, f in schema.features.items():
+        num = ref[name].numeric
+        if f.kind == "numeric" and num is not None:
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name, min_value=float(num.min), max_value=float(num.max)
+                )
+            )
+        elif f.categories is not None:
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(f.categories))
+            )
+        if not f.nullable:
+            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=name))
+    definition = gx.ValidationDefinition(data=batch, suite=suite, name="serving")
+    return context.validation_definitions.add(definition)
+
+
 # ---------------------------------------------------------------------------------------------
 # Driver
 
@@ -177,9 +231,16 @@ CONFIGS = (
     "ours, in memory",
     "ours, training profile + infer schema",
     "pandera, in memory",
+    "Great Expectations, in memory",
     "lower bound, Parquet streamed",
     "ours, Parquet streamed",
 )
+
+# peer configuration -> the module it needs (run from benchmarks/_venv_peers unless importable here)
+PEER_MODULES = {
+    "pandera, in memory": "pandera",
+    "Great Expectations, in memory": "great_expectations",
+}
 
 
 def has_module(python: str, module: str) -> bool:
@@ -204,7 +265,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--peers", action="store_true", help="run pandera from benchmarks/_venv_peers"
+        "--peers",
+        action="store_true",
+        help="run pandera and Great Expectations from benchmarks/_venv_peers",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -212,9 +275,11 @@ def main() -> None:
         ROWS = args.rows[0]
         print(json.dumps(worker(args.worker, args.repeat)))
         return
-    pandera_python = sys.executable if has_module(sys.executable, "pandera") else None
-    if pandera_python is None and args.peers:
-        pandera_python = _gen.ensure_peers()
+    peer_python: dict[str, str | None] = {}
+    for config, module in PEER_MODULES.items():
+        peer_python[config] = sys.executable if has_module(sys.executable, module) else None
+        if peer_python[config] is None and args.peers:
+            peer_python[config] = _gen.ensure_peers()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")
     print(f"best of {args.repeat}; x lower = CPU time / lower bound's CPU time in the same mode")
     header = (
@@ -228,14 +293,15 @@ def main() -> None:
             _gen.dataset(kind, rows)
         bounds: dict[str, float] = {}
         for config in CONFIGS:
-            if config.startswith("pandera"):
-                if pandera_python is None:
-                    print(f"{config:40} {rows:>10}  skipped: pandera not installed (use --peers)")
+            if config in PEER_MODULES:
+                python = peer_python[config]
+                if python is None:
+                    print(f"{config:40} {rows:>10}  skipped: not installed (use --peers)")
                     continue
                 if rows > 1_000_000:
                     print(f"{config:40} {rows:>10}  skipped: peers are measured up to 1M rows")
                     continue
-                res = run(config, rows, args.repeat, pandera_python)
+                res = run(config, rows, args.repeat, python)
             else:
                 res = run(config, rows, args.repeat, sys.executable)
             if "error" in res:
