@@ -2,7 +2,7 @@
 
     python benchmarks/drift.py                          # 10k and 1M rows
     python benchmarks/drift.py --rows 10000 1000000 10000000
-    python benchmarks/drift.py --peers                  # + Evidently at 1M rows (own venv)
+    python benchmarks/drift.py --peers                  # + Evidently, NannyML at 1M rows
 
 Data (``benchmarks/_gen.py``): a training sample, a serving sample from the same distribution,
 and a drifted serving sample where the columns of ``MEANINGFUL`` moved by amounts that matter
@@ -16,8 +16,10 @@ RSS of the process):
   the inferred schema (in memory, and streamed from Parquet with reading included);
 * scipy: ``ks_2samp`` per numeric column and a chi-square test per categorical column, flagged
   at p < 0.05 (the peers' usual rule);
-* Evidently's data drift preset (``--peers``, 1M rows only), installed in
-  ``benchmarks/_venv_peers``, never a dependency.
+* Evidently's data drift preset and NannyML's ``UnivariateDriftCalculator`` (its default
+  methods and thresholds; one chunk = the whole sample, and its default of 10 chunks, a column
+  flagged when any serving chunk alerts) (``--peers``, 1M rows only), installed in
+  ``benchmarks/_venv_peers``, never dependencies.
 
 Targets: ours within 2x of the lower bound; no false flag at any size; every meaningful drift
 flagged.
@@ -131,6 +133,30 @@ def evidently_flags(train: Any, serve: Any) -> list[str]:
     return sorted(flagged)
 
 
+def nannyml_flags(train: Any, serve: Any, chunks: int) -> list[str]:
+    """NannyML's univariate drift (default methods and thresholds): columns with an alert.
+
+    Both samples are cut into ``chunks`` chunks; a column is flagged when any serving chunk
+    alerts. The default threshold is the reference chunks' mean +- 3 SD of the statistic, so
+    with one chunk it is 0 and every column with any difference alerts (except where the
+    reference's own value is NaN, as for a lognormal column with nulls: then it never alerts).
+    """
+    os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+    import nannyml as nml
+
+    columns = list(train.columns)
+    calc = nml.UnivariateDriftCalculator(
+        column_names=columns,
+        treat_as_categorical=[c for c in columns if not c.startswith("num")],
+        chunk_number=chunks,
+    )
+    calc.fit(train)
+    result = calc.calculate(serve).filter(period="analysis").to_df()
+    return sorted(
+        {str(key[0]) for key in result.columns if key[2] == "alert" and result[key].any()}
+    )
+
+
 def worker(method: str, rows: int, serving: str, repeat: int) -> dict[str, Any]:
     train_path, serve_path = _gen.dataset("training", rows), _gen.dataset(serving, rows)
     info: dict[str, Any] = {}
@@ -157,6 +183,11 @@ def worker(method: str, rows: int, serving: str, repeat: int) -> dict[str, Any]:
             )
         elif method == "Evidently DataDriftPreset, in memory":
             seconds, cpu = _gen.timed(1, lambda: info.update(flagged=evidently_flags(train, serve)))
+        elif method.startswith("NannyML univariate"):
+            chunks = int(method.split(", ")[1].split()[0])
+            seconds, cpu = _gen.timed(
+                repeat, lambda: info.update(flagged=nannyml_flags(train, serve, chunks))
+            )
         else:
             raise SystemExit(f"unknown method {method!r}")
     return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": _gen.peak_rss_mb(), **info}
@@ -168,6 +199,12 @@ METHODS = (
     "scipy KS + chi2 (p<0.05), in memory",
     "lower bound, Parquet streamed",
     "ours, Parquet streamed",
+)
+
+PEER_METHODS = (
+    "Evidently DataDriftPreset, in memory",
+    "NannyML univariate, 1 chunk, in memory",
+    "NannyML univariate, 10 chunks, in memory",
 )
 
 
@@ -199,7 +236,9 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--peers", action="store_true", help="also Evidently at 1M rows")
+    parser.add_argument(
+        "--peers", action="store_true", help="also Evidently and NannyML at 1M rows"
+    )
     parser.add_argument("--serving", default="drifted", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -222,13 +261,13 @@ def main() -> None:
             _gen.dataset(kind, rows)
         methods = list(METHODS)
         if peers is not None and rows == 1_000_000:
-            methods.append("Evidently DataDriftPreset, in memory")
+            methods += [*PEER_METHODS]
         for serving in ("serving", "drifted"):
             expected = set(_gen.MEANINGFUL) if serving == "drifted" else set()
             label = "same" if serving == "serving" else "drifted"
             bounds: dict[str, float] = {}
             for method in methods:
-                python = peers if method.startswith("Evidently") and peers else sys.executable
+                python = peers if method in PEER_METHODS and peers else sys.executable
                 res = run(method, rows, serving, args.repeat, python)
                 if "error" in res:
                     print(f"{method:38} {rows:>9} {label:>8}  error: {res['error']}")
