@@ -66,8 +66,9 @@ def library_table() -> str:
 
 
 def scorecard() -> str:
-    env = {**os.environ, "MLTESTSCORE_TODAY": SCORECARD_TODAY, "COLUMNS": "100", "NO_COLOR": "1"}
-    env.pop("PYTEST_ADDOPTS", None)
+    # A user's own run: nothing from a pytest (or xdist worker) this script may be started from.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(MLTESTSCORE_TODAY=SCORECARD_TODAY, COLUMNS="100", NO_COLOR="1")
     proc = subprocess.run(
         [
             sys.executable,

@@ -16,6 +16,23 @@ with contextlib.suppress(ImportError):
     import pandas.core.arrays.arrow.extension_types  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def _no_benchmark_plugin_in_inner_runs(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep pytest-benchmark, when it happens to be installed, out of the runs tests start.
+
+    Under xdist every worker has PYTEST_XDIST_WORKER set, and pytest-benchmark warns at configure
+    time in any pytest started from there; with filterwarnings=error that is an INTERNALERROR,
+    and it also prints a banner into output the tests read. pytester clears PYTEST_ADDOPTS, so
+    set it after pytester is up; subprocesses inherit it. "-p no:benchmark" is a no-op when the
+    plugin is absent.
+    """
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+
+
 class Scored:
     """Run pytest inside a pytester project with --ml-score and read the JSON report back."""
 
