@@ -1,8 +1,8 @@
 """Benchmark: profiling + schema validation of serving data, against a numpy/pandas lower bound.
 
-    python benchmarks/profile.py                      # 1M rows
-    python benchmarks/profile.py --rows 1000000 10000000
-    python benchmarks/profile.py --peers              # also pandera, from benchmarks/_venv_peers
+    python benchmarks/profiling.py                      # 1M rows
+    python benchmarks/profiling.py --rows 1000000 10000000
+    python benchmarks/profiling.py --peers              # also pandera, from benchmarks/_venv_peers
 
 Data: 20 numeric + 5 categorical columns (``benchmarks/_gen.py``), training and serving samples
 from the same distribution, written to Parquet in ``benchmarks/_data/`` (made once, gitignored).
