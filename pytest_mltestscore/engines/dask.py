@@ -29,23 +29,23 @@ raised naming the partition or the scheduler. A partial profile is never returne
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..profiles import (
-    DEFAULT_BINS,
-    DEFAULT_MAX_CATEGORIES,
-    DatasetProfile,
-    _check_settings,
-    profile_chunks,
-)
-from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, ReaderError, detect_format, resolve_paths
+from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile, _check_settings
+from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, resolve_paths
 from . import EngineError, MissingEngineError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ._partitions import (
+    Settings,
+    column_names,
+    first_line,
+    merge_profiles,
+    partitions,
+    profile_frame_partition,
+    profile_partition,
+)
 
 DEFAULT_SPLIT_EVERY = 8
 """Profiles merged by one task of the reduction tree."""
@@ -81,146 +81,14 @@ def _import_distributed() -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# What one task does
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """What every partition task needs besides its partition and the reference (small)."""
-
-    columns: tuple[str, ...] | None
-    drop: tuple[str, ...]
-    fmt: str | None
-    chunk_rows: int
-    bins: int
-    max_categories: int
-
-
-@dataclass(frozen=True)
-class Partition:
-    """One unit of work: a file, or one row group of a Parquet file."""
-
-    path: str
-    row_group: int | None = None
-
-    @property
-    def label(self) -> str:
-        if self.row_group is None:
-            return self.path
-        return f"{self.path} (row group {self.row_group})"
-
-
-def _row_group_chunks(
-    path: str, row_group: int, chunk_rows: int, columns: Sequence[str] | None
-) -> Iterator[pd.DataFrame]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        reader = pq.ParquetFile(path)
-        wanted = list(columns) if columns is not None else None
-        for batch in reader.iter_batches(
-            batch_size=chunk_rows, row_groups=[row_group], columns=wanted
-        ):
-            yield batch.to_pandas()
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()
-        raise ReaderError(
-            f"cannot read row group {row_group} of Parquet file {path}: "
-            f"{reason[0] if reason else type(exc).__name__}"
-        ) from None
-
-
-def _partition_chunks(part: Partition, s: _Settings) -> Iterator[pd.DataFrame]:
-    from ..readers import iter_chunks
-
-    if part.row_group is None:
-        chunks = iter_chunks(part.path, chunk_rows=s.chunk_rows, fmt=s.fmt, columns=s.columns)
-    else:
-        chunks = _row_group_chunks(part.path, part.row_group, s.chunk_rows, s.columns)
-    for chunk in chunks:
-        if s.columns is not None:
-            missing = [c for c in s.columns if c not in chunk.columns]
-            if missing:  # pyarrow skips unknown columns silently
-                raise ReaderError(
-                    f"{part.label}: column(s) {', '.join(missing)} not in the data "
-                    f"(columns: {', '.join(map(str, chunk.columns[:20]))})"
-                )
-        if s.drop:
-            chunk = chunk.drop(columns=[c for c in s.drop if c in chunk.columns])
-        yield chunk
-
-
-def _profile_partition(
-    part: Partition, reference: DatasetProfile | None, s: _Settings
-) -> dict[str, Any]:
-    """Task: the profile of one partition, as a JSON-safe dict."""
-    try:
-        profile = profile_chunks(
-            _partition_chunks(part, s),
-            reference,
-            columns=s.columns,
-            bins=s.bins,
-            max_categories=s.max_categories,
-        )
-    except ReaderError:
-        raise
-    except ValueError as exc:
-        raise ValueError(f"cannot profile {part.label}: {exc}") from None
-    return profile.to_dict()
-
-
-def _profile_frame_partition(
-    df: pd.DataFrame, reference: DatasetProfile | None, s: _Settings
-) -> dict[str, Any]:
-    """Task: the profile of one partition of a dask DataFrame, as a JSON-safe dict."""
-    if s.drop:
-        df = df.drop(columns=[c for c in s.drop if c in df.columns])
-    return profile_chunks(
-        [df], reference, columns=s.columns, bins=s.bins, max_categories=s.max_categories
-    ).to_dict()
-
-
-def _merge_profiles(*parts: Mapping[str, Any]) -> dict[str, Any]:
-    """Task: merge profile dicts in order (left to right, so column order is kept)."""
-    total = DatasetProfile.from_dict(parts[0])
-    for part in parts[1:]:
-        total = total.merge(DatasetProfile.from_dict(part))
-    return total.to_dict()
-
-
-# --------------------------------------------------------------------------------------------
-# Building the graph
-
-
-def _partitions(files: Sequence[Path], fmt: str | None, split_row_groups: bool) -> list[Partition]:
-    """One partition per file, or per row group of Parquet files when asked (reads footers)."""
-    if not split_row_groups:
-        return [Partition(str(f)) for f in files]
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    out: list[Partition] = []
-    for f in files:
-        if (fmt or detect_format(f)) != "parquet":
-            out.append(Partition(str(f)))
-            continue
-        try:
-            groups = pq.ParquetFile(f).metadata.num_row_groups
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise ReaderError(f"cannot read the footer of Parquet file {f}: {exc}") from None
-        if groups <= 1:
-            out.append(Partition(str(f)))
-        else:
-            out.extend(Partition(str(f), g) for g in range(groups))
-    return out
+# Building the graph (what one task does is in ._partitions)
 
 
 def _tree(nodes: list[Any], split_every: int, token: str) -> Any:
     """Merge delayed profile dicts level by level, ``split_every`` neighbours per task."""
     from dask import delayed
 
-    merge = delayed(_merge_profiles, pure=True)
+    merge = delayed(merge_profiles, pure=True)
     level = 0
     while len(nodes) > 1:
         nodes = [
@@ -263,14 +131,6 @@ def _check_common(
         raise ValueError(f"timeout must be None or > 0 seconds, got {timeout!r}")
 
 
-def _names(values: Sequence[str] | None, what: str) -> tuple[str, ...] | None:
-    if values is None:
-        return None
-    if isinstance(values, str):
-        raise ValueError(f"{what} must be a sequence of column names, not the string {values!r}")
-    return tuple(str(v) for v in values)
-
-
 # --------------------------------------------------------------------------------------------
 # Public API
 
@@ -308,9 +168,9 @@ def profile_dask(
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-    settings = _Settings(
-        _names(columns, "columns"),
-        _names(drop, "drop") or (),
+    settings = Settings(
+        column_names(columns, "columns"),
+        column_names(drop, "drop") or (),
         fmt,
         chunk_rows,
         bins,
@@ -318,9 +178,9 @@ def profile_dask(
     )
     _import_dask()
     files = [f.resolve() for f in resolve_paths(paths, root)]
-    parts = _partitions(files, fmt, split_row_groups)
+    parts = partitions(files, fmt, split_row_groups)
     return _compute(
-        _profile_partition,
+        profile_partition,
         parts,
         [part.label for part in parts],
         settings,
@@ -355,9 +215,9 @@ def profile_dask_dataframe(
 
     if not isinstance(df, dd.DataFrame):
         raise ValueError(f"df must be a dask.dataframe.DataFrame, got {type(df).__name__}")
-    settings = _Settings(
-        _names(columns, "columns"),
-        _names(drop, "drop") or (),
+    settings = Settings(
+        column_names(columns, "columns"),
+        column_names(drop, "drop") or (),
         None,
         DEFAULT_CHUNK_ROWS,
         bins,
@@ -369,7 +229,7 @@ def profile_dask_dataframe(
         df = df.drop(columns=[c for c in settings.drop if c in df.columns])
     frames = df.to_delayed()
     return _compute(
-        _profile_frame_partition,
+        profile_frame_partition,
         frames,
         [f"partition {i} of the dask DataFrame" for i in range(len(frames))],
         settings,
@@ -414,20 +274,15 @@ def _connect(address: str, timeout: float) -> Any:
     except Exception as exc:
         raise EngineError(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s: "
-            f"{type(exc).__name__}: {_first_line(exc)}"
+            f"{type(exc).__name__}: {first_line(exc)}"
         ) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _compute(
     task: Callable[..., dict[str, Any]],
     inputs: Sequence[Any],
     labels: Sequence[str],
-    settings: _Settings,
+    settings: Settings,
     reference: DatasetProfile | None,
     split_every: int,
     target: _Target,
@@ -529,7 +384,7 @@ def _run_distributed(
     except Exception as exc:
         raise EngineError(
             f"the Dask computation on {address} failed: {type(exc).__name__}: "
-            f"{_first_line(exc)}; no profile was returned"
+            f"{first_line(exc)}; no profile was returned"
         ) from exc
     finally:
         for f in futures:
