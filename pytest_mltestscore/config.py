@@ -183,6 +183,7 @@ _SLO_KEYS = [
     "max",
     "window",
     "min_labels",
+    "min_support",
     "step",
     "positive",
     "lookback",
@@ -271,7 +272,7 @@ class SloSpec:
 
 
 def _slo(reader: TableReader, name: str) -> SloSpec:
-    from .labels import SLO
+    from .labels import DEFAULT_MIN_LABELS, DEFAULT_MIN_SUPPORT, SLO
 
     reader.check_keys(_SLO_KEYS)
     metric = reader.string("metric")
@@ -284,7 +285,8 @@ def _slo(reader: TableReader, name: str) -> SloSpec:
             min=reader.number("min", -math.inf),
             max=reader.number("max", -math.inf),
             window=reader.string("window") or "30d",
-            min_labels=reader.integer("min_labels", 1) or 200,
+            min_labels=reader.integer("min_labels", 1) or DEFAULT_MIN_LABELS,
+            min_support=reader.integer("min_support", 1) or DEFAULT_MIN_SUPPORT,
             step=reader.string("step"),
             positive=reader.table.get("positive"),
             lookback=reader.string("lookback"),

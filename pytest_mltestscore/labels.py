@@ -7,7 +7,11 @@ ids: the latest arrival wins; labels with no prediction; predictions without a l
 :func:`window_metrics` computes a quality metric per time window of prediction time (tumbling or
 sliding), counting only labels that had arrived by ``as_of``, with label coverage per window.
 :func:`evaluate_slo` judges each window against an SLO such as ``recall >= 0.9 over 30 days with
-at least 200 labels``: too few labels make a window unknown, never passed.
+at least 200 labels``: too few labels make a window unknown, never passed. So do too few cases in
+the metric's own denominator (:func:`metric_support`: the positives for recall, the predicted
+positives for precision...): 300 labels holding 2 positives judge recall on 2 cases, and a
+window below ``min_support`` is unknown too. A Wilson 95% interval of proportion metrics is
+reported beside each window, as information.
 
 Timestamps are parsed to UTC. Mixed offsets are normalised; a timestamp without an offset is an
 error unless ``timezone`` names the zone it was written in.
@@ -35,8 +39,16 @@ METRICS = ("accuracy", "auc", "bias", "f1", "mae", "precision", "recall", "rmse"
 _ALIASES = {"roc_auc": "auc", "mean_bias": "bias", "prediction_bias": "bias"}
 _NEEDS_POSITIVE = ("recall", "precision", "f1", "auc")
 _SAMPLE = 5
+DEFAULT_MIN_LABELS = 200
+# At least 30 cases in the metric's denominator: at 30 a proportion's Wilson 95% interval is
+# still about +-0.17 wide around 0.5 (+-0.11 around 0.9); below, one case flips a verdict.
+DEFAULT_MIN_SUPPORT = 30
+_Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
+_PROPORTIONS = ("accuracy", "recall", "precision", "f1")
 
 __all__ = [
+    "DEFAULT_MIN_LABELS",
+    "DEFAULT_MIN_SUPPORT",
     "METRICS",
     "SLO",
     "JoinedLabels",
@@ -44,9 +56,11 @@ __all__ = [
     "check_slo",
     "evaluate_slo",
     "join_labels",
+    "metric_support",
     "metric_value",
     "parse_window",
     "to_utc",
+    "wilson_interval",
     "window_metrics",
 ]
 
@@ -448,6 +462,94 @@ def metric_value(
     return float(np.mean(_numeric(prediction, "predictions") - _numeric(target, "targets"))), None
 
 
+# What each metric divides by. A window is judged only when this denominator holds enough cases:
+# recall over 2 positives moves by 0.5 with one case, whatever the number of labels.
+_SUPPORT_OF = {
+    "accuracy": "labelled rows",
+    "recall": "positives",
+    "precision": "predicted positives",
+    "f1": "rows labelled or predicted positive",
+    "bias": "labelled rows",
+    "rmse": "labelled rows",
+    "mae": "labelled rows",
+}
+_SINGULAR = {
+    "labelled rows": "labelled row",
+    "positives": "positive",
+    "predicted positives": "predicted positive",
+    "negatives": "negative",
+    "rows labelled or predicted positive": "row labelled or predicted positive",
+}
+
+
+def _cases(n: int, what: str) -> str:
+    """``"2 positives"``, ``"1 positive"``: a count with what it counts."""
+    return f"{n} {_SINGULAR.get(what, what) if n == 1 else what}"
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95% by default): sound at small n and near
+    0 or 1, where the normal approximation is not; ``(nan, nan)`` when ``n`` is 0."""
+    if n < 0 or successes < 0 or successes > n:
+        raise ValueError(f"wilson_interval: need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return builtins.max(0.0, centre - half), builtins.min(1.0, centre + half)
+
+
+def _support(
+    metric: str, target: np.ndarray, prediction: np.ndarray, positive: object
+) -> tuple[int, str, int | None]:
+    """(cases in the metric's denominator, what they are, successes among them or None)."""
+    n = len(target)
+    if metric == "accuracy":
+        return n, _SUPPORT_OF[metric], int(np.sum(target == prediction))
+    if metric in ("recall", "precision", "f1"):
+        is_pos = np.asarray(target == positive, dtype=bool)
+        said_pos = np.asarray(prediction == positive, dtype=bool)
+        tp = int(np.sum(is_pos & said_pos))
+        counted = {"recall": is_pos, "precision": said_pos, "f1": is_pos | said_pos}[metric]
+        # f1 = 2J / (1 + J) with J = TP / (TP + FP + FN) the share of TP among these rows
+        return int(counted.sum()), _SUPPORT_OF[metric], tp
+    if metric == "auc":
+        # every positive is ranked against every negative: the smaller class limits the estimate
+        n_pos = int(np.sum(target == positive))
+        if n_pos <= n - n_pos:
+            return n_pos, "positives", None
+        return n - n_pos, "negatives", None
+    return n, _SUPPORT_OF[metric], None
+
+
+def metric_support(
+    metric: str, target: np.ndarray, prediction: np.ndarray, positive: object = None
+) -> tuple[int, str]:
+    """How many cases the metric's own denominator holds in these labelled rows, and what they are.
+
+    Positives for recall, predicted positives for precision, rows labelled or predicted
+    positive for f1 (its denominator, TP + FP + FN), the smaller of positives and negatives for
+    AUC, labelled rows for accuracy, bias, rmse and mae.
+    """
+    name = _metric_name(metric)
+    if name in _NEEDS_POSITIVE and positive is None:
+        raise ValueError(f"metric_support: {name} needs positive= (the positive class)")
+    support, what, _ = _support(name, np.asarray(target), np.asarray(prediction), positive)
+    return support, what
+
+
+def _interval(metric: str, successes: int | None, n: int) -> tuple[float, float]:
+    """Wilson 95% interval of a proportion metric; f1 through its monotone map from J."""
+    if successes is None or n == 0:
+        return math.nan, math.nan
+    low, high = wilson_interval(successes, n)
+    if metric == "f1":
+        return 2 * low / (1 + low), 2 * high / (1 + high)
+    return low, high
+
+
 def _is_numeric(values: np.ndarray) -> bool:
     return np.issubdtype(np.asarray(values).dtype, np.number)
 
@@ -486,7 +588,10 @@ def window_metrics(
     tumbling, step = window; a shorter step: sliding). Only labels that arrived by ``as_of``
     count. ``as_of`` defaults to midnight UTC after the latest timestamp in the data; windows
     starting before ``as_of - lookback`` are left out; at most ``max_windows`` (the newest).
-    Columns: start, end, n_predictions, n_labelled, coverage, value, reason (why undefined).
+    Columns: start, end, n_predictions, n_labelled, coverage, value, reason (why undefined),
+    support and support_of (the cases in the metric's denominator, see :func:`metric_support`),
+    interval_low and interval_high (Wilson 95% for accuracy, recall, precision and f1; NaN for
+    the others, which are not proportions).
     """
     import pandas as pd
 
@@ -500,7 +605,19 @@ def window_metrics(
     if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
         raise ValueError(f"max_windows must be a positive integer, got {max_windows!r}")
     frame = joined.frame
-    columns = ["start", "end", "n_predictions", "n_labelled", "coverage", "value", "reason"]
+    columns = [
+        "start",
+        "end",
+        "n_predictions",
+        "n_labelled",
+        "coverage",
+        "value",
+        "reason",
+        "support",
+        "support_of",
+        "interval_low",
+        "interval_high",
+    ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     end = _default_as_of(joined) if as_of is None else _as_of_timestamp(as_of)
@@ -535,13 +652,9 @@ def window_metrics(
     for (start, stop), a, b in zip(bounds, lo, hi, strict=True):
         mask = known[a:b]
         n_pred, n_lab = int(b - a), int(mask.sum())
-        value, reason = metric_value(
-            name,
-            target[a:b][mask],
-            prediction[a:b][mask],
-            None if score is None else score[a:b][mask],
-            pos,
-        )
+        y, p = target[a:b][mask], prediction[a:b][mask]
+        value, reason = metric_value(name, y, p, None if score is None else score[a:b][mask], pos)
+        support, support_of, successes = _support(name, y, p, pos)
         rows.append(
             (
                 start,
@@ -551,10 +664,13 @@ def window_metrics(
                 n_lab / n_pred if n_pred else 0.0,
                 math.nan if value is None else value,
                 reason,
+                support,
+                support_of,
+                *_interval(name, successes, support),
             )
         )
     out = pd.DataFrame(rows, columns=columns)
-    out["reason"] = pd.Series([r[-1] for r in rows], dtype=object)  # keep None, not NaN
+    out["reason"] = pd.Series([r[6] for r in rows], dtype=object)  # keep None, not NaN
     return out
 
 
@@ -588,9 +704,10 @@ def evaluate_slo(
     min: float | None = None,
     max: float | None = None,
     window: str | dt.timedelta = "30d",
-    min_labels: int = 200,
+    min_labels: int = DEFAULT_MIN_LABELS,
     as_of: object = None,
     *,
+    min_support: int = DEFAULT_MIN_SUPPORT,
     step: str | dt.timedelta | None = None,
     positive: object = None,
     lookback: str | dt.timedelta | None = None,
@@ -599,9 +716,14 @@ def evaluate_slo(
 ) -> CheckResult:
     """Judge every window against ``min <= metric <= max``; too few labels -> unknown.
 
-    Fails when any window with at least ``min_labels`` labelled rows is outside the SLO (the
-    table names its bounds, value, labelled rows and the SLO); skips when no window could be
-    judged. See :func:`window_metrics` for ``window``, ``step``, ``as_of`` and ``lookback``.
+    A window is judged when it has at least ``min_labels`` labelled rows and at least
+    ``min_support`` cases in the metric's own denominator (:func:`metric_support`: positives for
+    recall, predicted positives for precision...); otherwise it is unknown, never passed nor
+    violated. Fails when any judged window is outside the SLO (the table names its bounds,
+    value, labelled rows, support and the SLO); skips when no window could be judged. The
+    ``interval`` column (Wilson 95%, proportion metrics only) is information: the verdict
+    compares the value itself with the SLO. See :func:`window_metrics` for ``window``, ``step``,
+    ``as_of`` and ``lookback``.
     """
     metric_key = _metric_name(metric)
     if min is None and max is None:
@@ -610,8 +732,9 @@ def evaluate_slo(
     high = None if max is None else float(max)
     if low is not None and high is not None and low > high:
         raise ValueError(f"SLO on {metric!r}: min {low} is above max {high}")
-    if isinstance(min_labels, bool) or not isinstance(min_labels, int) or min_labels < 1:
-        raise ValueError(f"min_labels must be a positive integer, got {min_labels!r}")
+    for key, count in (("min_labels", min_labels), ("min_support", min_support)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"{key} must be a positive integer, got {count!r}")
     slo = _slo_text(metric_key, low, high)
     kind = "tumbling" if step is None else f"sliding (step {step})"
     check = f"SLO {name or metric_key}"
@@ -630,17 +753,23 @@ def evaluate_slo(
     except LabelDataError as exc:
         return CheckResult(check, "fail", f"{slo}: {exc}", rubric_id=RUBRIC_ID, notes=notes)
 
-    Row = tuple[str, int, int, float, "float | None", str, str, str]
+    Row = tuple[str, int, int, float, "float | None", str, str, str, int, "str | None"]
     violated: list[Row] = []
     unknown: list[Row] = []
     ok: list[Row] = []
-    for start, end, n_pred, n_lab, coverage, value, reason in zip(
+    few_labels = low_support = 0
+    counted: dict[str, str] = {}  # window -> what its support counts (AUC: the smaller class)
+    for start, end, n_pred, n_lab, coverage, value, reason, support, of, lo, hi in zip(
         *(table[c].tolist() for c in table.columns), strict=True
     ):
         bounds = f"{_fmt_time(start)} .. {_fmt_time(end)}"
         defined = reason is None and not math.isnan(value)
         if n_lab < min_labels:
             status, why = "unknown", f"{n_lab} < {min_labels} labels"
+            few_labels += 1
+        elif support < min_support:
+            status, why = "unknown", f"{_cases(support, of)} < min_support {min_support}"
+            low_support += 1
         elif not defined:
             status, why = "unknown", str(reason)
         elif (low is not None and value < low) or (high is not None and value > high):
@@ -656,17 +785,40 @@ def evaluate_slo(
             slo,
             status,
             why,
+            int(support),
+            None if math.isnan(lo) else f"[{lo:.3f}, {hi:.3f}]",
         )
         {"violated": violated, "unknown": unknown, "ok": ok}[status].append(record)
+        counted[bounds] = of
 
     if len(table) >= max_windows:
         notes += (f"only the newest {max_windows} windows were evaluated (max_windows)",)
+    support_of = _SUPPORT_OF.get(metric_key, "the smaller of positives and negatives")
+    notes += (
+        f"support: {support_of} in the window, the cases {metric_key} is computed over"
+        + ("; interval: Wilson 95%, information only" if metric_key in _PROPORTIONS else ""),
+    )
     findings = Table(
-        ("window", "predictions", "labelled", "coverage", metric_key, "SLO", "status", "why"),
+        (
+            "window",
+            "predictions",
+            "labelled",
+            "coverage",
+            metric_key,
+            "SLO",
+            "status",
+            "why",
+            "support",
+            "interval",
+        ),
         tuple(violated + unknown + ok),
     )
     judged = len(violated) + len(ok)
     where = f"over {window} {kind} windows"
+    needed = (
+        f"{min_support} of each class" if metric_key == "auc" else f"{min_support} {support_of}"
+    )
+    too_few = f"fewer than {min_labels} labels or {needed}"
     verdict: Verdict
     if violated:
         # The window furthest outside the SLO (values of judged windows are never None).
@@ -676,22 +828,26 @@ def evaluate_slo(
             f"{slo} {where}: {len(violated)} of {judged} judged window(s) violated; worst"
             f" {metric_key} = {worst[4]:.4g} in {worst[0]} with {worst[2]} labelled rows"
         )
+        if counted[worst[0]] != "labelled rows":
+            summary += f" and {_cases(worst[8], counted[worst[0]])}"
     elif judged == 0:
         verdict = "skip"
         summary = (
-            f"{slo} {where}: no window could be judged ({len(unknown)} unknown: fewer than"
-            f" {min_labels} labels or the metric undefined)"
+            f"{slo} {where}: no window could be judged ({len(unknown)} unknown: {too_few},"
+            " or the metric undefined)"
         )
     else:
         verdict = "pass"
         summary = f"{slo} {where}: all {judged} judged window(s) meet the SLO"
     if unknown and verdict != "skip":
-        summary += f"; {len(unknown)} window(s) unknown (fewer than {min_labels} labels)"
+        summary += f"; {len(unknown)} window(s) unknown ({too_few}, or the metric undefined)"
 
     metrics: dict[str, float] = {
         "windows_judged": float(judged),
         "windows_violated": float(len(violated)),
         "windows_unknown": float(len(unknown)),
+        "windows_unknown_few_labels": float(few_labels),
+        "windows_unknown_low_support": float(low_support),
         "label_coverage": float(joined.coverage),
     }
     if len(table):
@@ -701,6 +857,7 @@ def evaluate_slo(
         if judged_rows:
             newest = builtins.max(judged_rows, key=lambda r: r[0])
             metrics[f"{metric_key}_latest_judged_window"] = float(newest[4] or 0.0)
+            metrics["support_latest_judged_window"] = float(newest[8])
     return CheckResult(
         check, verdict, summary, table=findings, rubric_id=RUBRIC_ID, metrics=metrics, notes=notes
     )
@@ -715,10 +872,11 @@ class SLO:
     min: float | None = None
     max: float | None = None
     window: str = "30d"
-    min_labels: int = 200
+    min_labels: int = DEFAULT_MIN_LABELS
     step: str | None = None
     positive: Any = None
     lookback: str | None = None
+    min_support: int = DEFAULT_MIN_SUPPORT
 
     def __post_init__(self) -> None:
         _metric_name(self.metric)
@@ -739,6 +897,7 @@ class SLO:
             window=self.window,
             min_labels=self.min_labels,
             as_of=as_of,
+            min_support=self.min_support,
             step=self.step,
             positive=self.positive,
             lookback=self.lookback,

@@ -166,7 +166,11 @@ def test_late_labels_count_only_once_arrived(weather: pd.DataFrame) -> None:
     same_week = later[later["end"] == last["end"]].iloc[0]
     assert same_week["n_labelled"] == 7
 
-    result = evaluate_slo(joined, "recall", min=0.5, window="7d", min_labels=5, as_of=as_of)
+    # A week holds at most 7 rainy days, far below the default min_support; this test is about
+    # labels on their way, so the support floor is switched off (min_support=1).
+    result = evaluate_slo(
+        joined, "recall", min=0.5, window="7d", min_labels=5, as_of=as_of, min_support=1
+    )
     assert result.table is not None
     latest = next(row for row in result.table.rows if row[0].endswith("2015-01-20T00:00:00Z"))
     assert latest[6] == "unknown" and latest[7] == f"{len(ref)} < 5 labels"
@@ -473,3 +477,149 @@ def test_check_slo_turns_bad_data_into_a_failed_check(weather: pd.DataFrame) -> 
     assert result.verdict == "fail"
     assert "the labels have no target column 'target'" in result.summary
     assert "'label'" in result.summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Support: the cases in the metric's own denominator (min_support), and the Wilson interval
+
+
+def heavy_rain_frames(weather: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A rare positive class: days with at least 20 mm of rain (14 in 2014, 18 in 2015),
+    forecast when the rain model is at least 80% sure it rains at all."""
+    predictions, labels = make_frames(weather, threshold=0.8)
+    labels = labels.assign(target=(weather["precipitation"] >= 20).astype(int))
+    return predictions, labels
+
+
+def test_many_labels_few_positives_unknown_for_recall_judged_for_accuracy(
+    weather: pd.DataFrame,
+) -> None:
+    from sklearn.metrics import accuracy_score
+
+    predictions, labels = heavy_rain_frames(weather)
+    joined = join_labels(predictions, labels)
+    recall = evaluate_slo(joined, "recall", min=0.5, window="365d", min_labels=200, as_of=AS_OF)
+    accuracy = evaluate_slo(
+        joined, "accuracy", min=0.85, window="365d", min_labels=200, as_of=AS_OF
+    )
+    assert recall.table is not None and accuracy.table is not None
+    assert len(recall.table.rows) == len(accuracy.table.rows) == 2
+    by_window = {row[0]: row for row in accuracy.table.rows}
+    for row in recall.table.rows:
+        start, end = (pd.Timestamp(t) for t in row[0].split(" .. "))
+        ref = labelled_in(predictions, labels, start, end, AS_OF)
+        positives = int((ref["target"] == 1).sum())
+        # hundreds of labels, but recall rests on the heavy-rain days among them
+        assert row[2] == len(ref) >= 200 and 0 < positives < 30
+        assert row[6] == "unknown" and row[4] is not None  # computable, but not judged
+        assert row[7] == f"{positives} positives < min_support 30"
+        assert row[8] == positives
+        # accuracy divides by every labelled row: the same window is judged
+        acc_row = by_window[row[0]]
+        assert acc_row[8] == len(ref)
+        expected = "ok" if accuracy_score(ref["target"], ref["prediction"]) >= 0.85 else "violated"
+        assert acc_row[6] == expected
+    assert recall.verdict == "skip" and "30 positives" in recall.summary
+    assert recall.metrics["windows_unknown_low_support"] == 2
+    assert recall.metrics["windows_unknown_few_labels"] == 0
+    assert accuracy.verdict in ("pass", "fail") and accuracy.metrics["windows_judged"] == 2
+    # the unknown came from the support alone: a lower floor judges the same windows
+    lowered = evaluate_slo(
+        joined, "recall", min=0.5, window="365d", min_labels=200, as_of=AS_OF, min_support=5
+    )
+    assert lowered.verdict != "skip" and lowered.metrics["windows_judged"] == 2
+
+
+def test_support_counts_match_numpy(weather: pd.DataFrame) -> None:
+    predictions, labels = make_frames(weather, threshold=0.3)
+    joined = join_labels(predictions, labels, score_column="score")
+    as_of = pd.Timestamp("2015-12-20T00:00Z")  # recent labels still on their way
+    expected_of = {
+        "recall": "positives",
+        "precision": "predicted positives",
+        "f1": "rows labelled or predicted positive",
+        "accuracy": "labelled rows",
+        "rmse": "labelled rows",
+        "bias": "labelled rows",
+    }
+    tables = {
+        metric: window_metrics(joined, metric, window="60d", as_of=as_of)
+        for metric in [*expected_of, "auc"]
+    }
+    for i, row in tables["recall"].iterrows():
+        ref = labelled_in(predictions, labels, row["start"], row["end"], as_of)
+        y = ref["target"].to_numpy() == 1
+        p = ref["prediction"].to_numpy() == 1
+        counts = {
+            "recall": int(np.count_nonzero(y)),
+            "precision": int(np.count_nonzero(p)),
+            "f1": int(np.count_nonzero(y | p)),
+            "accuracy": len(ref),
+            "rmse": len(ref),
+            "bias": len(ref),
+        }
+        for metric, count in counts.items():
+            assert tables[metric]["support"].iloc[i] == count, (metric, row["start"])
+            assert tables[metric]["support_of"].iloc[i] == expected_of[metric]
+        smaller = min(np.count_nonzero(y), np.count_nonzero(~y))
+        assert tables["auc"]["support"].iloc[i] == smaller
+        assert tables["auc"]["support_of"].iloc[i] == (
+            "positives" if np.count_nonzero(y) <= np.count_nonzero(~y) else "negatives"
+        )
+    # the findings table carries the same counts, window by window
+    result = evaluate_slo(joined, "precision", min=0.5, window="60d", min_labels=1, as_of=as_of)
+    assert result.table is not None
+    support = {r[0]: r[8] for r in result.table.rows}
+    for _, row in tables["precision"].iterrows():
+        start = row["start"].isoformat().replace("+00:00", "Z")
+        end = row["end"].isoformat().replace("+00:00", "Z")
+        assert support[f"{start} .. {end}"] == row["support"]
+
+
+def test_wilson_interval_is_information_only(weather: pd.DataFrame) -> None:
+    from scipy.stats import binomtest
+
+    predictions, labels = make_frames(weather, threshold=0.5)
+    joined = join_labels(predictions, labels, score_column="score")
+    table = window_metrics(joined, "recall", window="60d", as_of=AS_OF)
+    for _, row in table.iterrows():
+        ref = labelled_in(predictions, labels, row["start"], row["end"], AS_OF)
+        hits = int(((ref["target"] == 1) & (ref["prediction"] == 1)).sum())
+        ci = binomtest(hits, int(row["support"])).proportion_ci(method="wilson")
+        assert (row["interval_low"], row["interval_high"]) == pytest.approx((ci.low, ci.high))
+        assert row["interval_low"] <= row["value"] <= row["interval_high"]
+    # f1 is 2J/(1+J) of the share J of true positives among rows labelled or predicted positive
+    f1 = window_metrics(joined, "f1", window="365d", as_of=AS_OF).iloc[-1]
+    ref = labelled_in(predictions, labels, f1["start"], f1["end"], AS_OF)
+    union = (ref["target"] == 1) | (ref["prediction"] == 1)
+    hits = int(((ref["target"] == 1) & (ref["prediction"] == 1)).sum())
+    ci = binomtest(hits, int(union.sum())).proportion_ci(method="wilson")
+    assert f1["interval_low"] == pytest.approx(2 * ci.low / (1 + ci.low))
+    assert f1["interval_low"] <= f1["value"] <= f1["interval_high"]
+    # not proportions: no interval
+    for metric in ("auc", "bias"):
+        other = window_metrics(joined, metric, window="365d", as_of=AS_OF)
+        assert other["interval_low"].isna().all() and other["interval_high"].isna().all()
+    # the verdict compares the value with the SLO, whatever the interval says: judged windows
+    # whose interval holds the bound 0.9 are violated or met by their value alone
+    result = evaluate_slo(joined, "recall", min=0.9, window="60d", min_labels=20, as_of=AS_OF)
+    assert result.table is not None and result.verdict == "fail"
+    straddling = set()
+    for r in result.table.rows:
+        low, high = (float(x) for x in r[9].strip("[]").split(", "))
+        assert low <= r[4] <= high
+        if r[6] in ("ok", "violated"):
+            assert r[6] == ("violated" if r[4] < 0.9 else "ok")
+            if low < 0.9 <= high:
+                straddling.add(r[6])
+    assert straddling == {"ok", "violated"}
+
+
+def test_min_support_must_be_a_positive_integer(weather: pd.DataFrame) -> None:
+    predictions, labels = make_frames(weather, threshold=0.5)
+    joined = join_labels(predictions, labels)
+    for bad in (0, -3, 2.5, True, "30"):
+        with pytest.raises(ValueError, match="min_support must be a positive integer"):
+            evaluate_slo(joined, "recall", min=0.9, window="365d", as_of=AS_OF, min_support=bad)
+    slo = SLO("recall", "recall", min=0.9, window="365d")
+    assert slo.min_support == 30  # the documented default

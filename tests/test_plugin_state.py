@@ -367,3 +367,50 @@ def test_drift_against_the_previous_runs_serving_profile(project, tmp_path):
     result = p.runpytest(ML_SCORE, "-k", "serving_vs_last_run")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*test_serving_vs_last_run?1000.0?*", "*drifted (body_mass_g)*"])
+
+
+def test_slo_min_support_is_read_and_validated(pytester):
+    """min_support reaches the check (a floor above any window's positives: unknown, skipped)
+    and a bad value is a usage error naming the file, the key and what was expected."""
+    pytester.makepyfile(slo_assets=SLO_ASSETS)
+    head = """
+[tool.pytest.ini_options]
+pythonpath = ["."]
+[tool.mltestscore]
+history = false
+[tool.mltestscore.datasets.predictions]
+load = "slo_assets:good_predictions"
+id = "rid"
+timestamp = "served_at"
+prediction = "pred"
+[tool.mltestscore.datasets.labels]
+load = "slo_assets:good_labels"
+id = "rid"
+target = "label"
+timestamp = "arrived"
+[tool.mltestscore.slo.recall]
+metric = "recall"
+min = 0.9
+window = "30d"
+min_labels = 100
+"""
+    # 12 predictions a day, half of them positive: a 30-day window holds about 180 positives
+    pytester.makepyprojecttoml(head + "min_support = 1000\n")
+    result = pytester.runpytest(ML_SCORE, "-k", "slo", "-v", "-rs")
+    result.stdout.fnmatch_lines(
+        [
+            "mltestscore::monitor-7::slo-recall SKIPPED*",
+            "*no window could be judged*",
+        ]
+    )
+    assert "positives < min_support 1000" in result.stdout.str()
+    for bad, shown in (("0", "0"), ('"30"', "the string '30'"), ("2.5", "2.5")):
+        pytester.makepyprojecttoml(head + f"min_support = {bad}\n")
+        result = pytester.runpytest(ML_SCORE)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"*pyproject.toml: [[]tool.mltestscore.slo.recall[]] min_support: expected a whole"
+                f" number of at least 1, got {shown}*"
+            ]
+        )
