@@ -28,7 +28,8 @@ pytest.importorskip("vega_datasets")
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "seattle_weather"
 DASHBOARD = EXAMPLE / "grafana" / "dashboard.json"
 DAYS = (dt.date(2014, 10, 21), dt.date(2014, 10, 22))
-SLOS = {"rain_recall": ("recall", 0.5), "accuracy": ("accuracy", 0.6)}  # as in pyproject.toml
+# metric, min and min_support of each SLO, as in pyproject.toml
+SLOS = {"rain_recall": ("recall", 0.5, 10), "accuracy": ("accuracy", 0.6, 20)}
 MIN_LABELS = 20
 REPLAY_TIMEOUT = 1200  # seconds; a guard against a hung replay, not a speed requirement
 
@@ -123,8 +124,9 @@ def _outcomes(report: dict) -> dict[str, str]:
 
 
 # -- an independent computation of the SLO windows from the logs the replay wrote -------------
-def _slo_oracle(root: Path, day: dt.date) -> dict[str, tuple[float, int]]:
-    """Metric value and labelled rows of the newest 30-day window, as of the end of ``day``.
+def _slo_oracle(root: Path, day: dt.date) -> dict[str, tuple[float, int, int]]:
+    """Metric value, labelled rows and support (the metric's denominator: rainy days for
+    recall, labelled days for accuracy) of the newest 30-day window, as of the end of ``day``.
 
     Written from the SLO's definition, not from the plugin's code: predictions issued up to the
     end of the day, the latest copy of each label that had arrived by then, the window of 30
@@ -148,15 +150,16 @@ def _slo_oracle(root: Path, day: dt.date) -> dict[str, tuple[float, int]]:
     hit = joined["prediction"] == joined["rain"]
     rainy = joined["rain"] == 1
     return {
-        "accuracy": (float(hit.mean()), len(joined)),
-        "recall": (float((hit & rainy).sum() / rainy.sum()), len(joined)),
+        "accuracy": (float(hit.mean()), len(joined), len(joined)),
+        "recall": (float((hit & rainy).sum() / rainy.sum()), len(joined), int(rainy.sum())),
     }
 
 
 def _expected_statuses(root: Path, day: dt.date) -> dict[str, str]:
     oracle = _slo_oracle(root, day)
     violated = any(
-        oracle[metric][1] >= MIN_LABELS and oracle[metric][0] < low for metric, low in SLOS.values()
+        oracle[metric][1] >= MIN_LABELS and oracle[metric][2] >= support and oracle[metric][0] < low
+        for metric, low, support in SLOS.values()
     )
     return {**EXPECTED, "monitor-7": "failing" if violated else "automated"}
 
@@ -185,11 +188,12 @@ def test_replay_scores_each_day_as_the_readme_explains(replay):
 def test_slo_verdicts_match_an_independent_computation(replay, name):
     parser = pytest.importorskip("prometheus_client.parser")
     root, _ = replay
-    metric, low = SLOS[name]
+    metric, low, min_support = SLOS[name]
     verdicts = []
     for day in DAYS:
-        value, labelled = _slo_oracle(root, day)[metric]
-        assert labelled >= MIN_LABELS  # every day's newest window can be judged
+        value, labelled, support = _slo_oracle(root, day)[metric]
+        # every day's newest window can be judged
+        assert labelled >= MIN_LABELS and support >= min_support
         outcome = _outcomes(_report(root, day))[f"mltestscore::monitor-7::slo-{name}"]
         assert outcome == ("passed" if value >= low else "failed"), (day, value)
         verdicts.append(outcome)
