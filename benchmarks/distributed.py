@@ -7,7 +7,11 @@ normal, lognormal and uniform shapes with 1% nulls, 5 categorical of 5 to 2,000 
 * (a) ``local``: ``profile_chunks(iter_chunks(dir))``, the single-process streaming engine;
 * (b) ``dask-1w``: ``profile_dask(dir, scheduler=address)`` on a LocalCluster of 1 worker;
 * (c) ``dask-2w``: the same with 2 workers (1 thread each);
-* (d) ``dask-threads``: ``profile_dask(dir)`` on Dask's threaded scheduler, in the driver.
+* (d) ``dask-threads``: ``profile_dask(dir)`` on Dask's threaded scheduler, in the driver;
+* (e) ``spark-local2``: ``profile_spark(dir)`` on a ``local[2]`` Spark session (needs the
+  ``spark`` extra and Java 17+). The session is started before the clock runs; the JVM and its
+  Python workers are separate processes, reported as "worker" (the JVM's peak RSS, and the
+  CPU of the JVM and the Python workers it reaped).
 
 Wall time covers the profile call only (imports done before); ``cpu s`` adds the driver's CPU
 time in that call and the workers' (fairer than wall time on a shared machine, whose load
@@ -18,7 +22,7 @@ long-lived cluster would have done), so the driver's memory is the client's alon
 peak RSS is reported beside it. Every profile is checked equal to (a)'s (exact parts).
 
     python benchmarks/distributed.py [--sizes 1000000,5000000,10000000] [--rows-per-file 250000]
-                                     [--configs local,dask-1w,dask-2w,dask-threads]
+                                     [--configs local,dask-1w,dask-2w,dask-threads,spark-local2]
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 DATA = HERE / "_data"
-CONFIGS = ("local", "dask-1w", "dask-2w", "dask-threads")
+CONFIGS = ("local", "dask-1w", "dask-2w", "dask-threads", "spark-local2")
 N_NUMERIC = 20
 CATEGORIES = (5, 20, 100, 500, 2000)
 SEED = 0
@@ -150,19 +154,49 @@ def driver(config: str, folder: str, address: str | None, out: str) -> None:
     from pytest_mltestscore.profiles import profile_chunks
     from pytest_mltestscore.readers import iter_chunks
 
+    jvm: int | None = None
     if config == "local":
         warm_up()
+    elif config == "spark-local2":
+        from pytest_mltestscore.engines.spark import profile_spark, spark_session
+
+        warm_up()
+        session = spark_session("local[2]")
+        jvm = session.sparkContext._gateway.proc.pid
+        # a long-lived session has its Python workers started: one small job first
+        session.sparkContext.parallelize(range(2), 2).map(lambda x: x).collect()
     else:
         import dask  # noqa: F401
         import distributed  # noqa: F401
     start, cpu = time.perf_counter(), cpu_seconds()
+    jvm_cpu = process_cpu(jvm) if jvm else 0.0
     if config == "local":
         profile = profile_chunks(iter_chunks(folder))
+    elif config == "spark-local2":
+        profile = profile_spark(folder)
     else:
         profile = profile_dask(folder, scheduler=address)
     wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    extra: dict[str, Any] = {}
+    if jvm:
+        extra = {"worker_peak_kb": [process_hwm_kb(jvm)], "worker_cpu": process_cpu(jvm) - jvm_cpu}
     Path(out).write_text(json.dumps(profile.to_dict()))
-    print(json.dumps({"wall": wall, "cpu": cpu, "rows": profile.n_rows, **peak_kb()}), flush=True)
+    result = {"wall": wall, "cpu": cpu, "rows": profile.n_rows, **peak_kb(), **extra}
+    print(json.dumps(result), flush=True)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a process and of the children it has reaped (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _last_json(text: str) -> dict[str, Any]:
@@ -197,6 +231,7 @@ def measure(config: str, folder: Path, out: Path) -> dict[str, Any]:
         if proc.returncode:
             raise RuntimeError(f"{config} failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
         result = _last_json(proc.stdout)
+        result["cpu"] += result.pop("worker_cpu", 0.0)
         if host is not None:
             tail, _ = host.communicate(timeout=120)
             cluster = _last_json(tail)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +37,9 @@ DATASET_KEYS = [
     "chunk_rows",
     "engine",
     "scheduler",
+    "master",
 ]
-ENGINES = ["local", "dask"]
+ENGINES = ["local", "dask", "spark"]
 FORMATS = ["csv", "parquet", "jsonl"]
 WELL_KNOWN_MODELS = ("default", "previous")
 WELL_KNOWN_DATASETS = ("training", "serving", "validation")
@@ -77,6 +78,7 @@ class DatasetSpec:
     chunk_rows: int = 1_000_000
     engine: str = "local"
     scheduler: str | None = None
+    master: str | None = None
 
     @property
     def role_columns(self) -> tuple[str, ...]:
@@ -128,11 +130,19 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
         engine = sub.string("engine") or "local"
         if engine not in ENGINES:
             raise sub.fail("engine", f"one of {', '.join(ENGINES)}", engine)
-        if engine == "dask" and path is None:
-            raise ConfigError(f"{sub.where('engine')}: the dask engine reads files: give a path")
+        if engine in ("dask", "spark") and path is None:
+            raise ConfigError(
+                f"{sub.where('engine')}: the {engine} engine reads files: give a path"
+            )
         scheduler = sub.string("scheduler")
         if scheduler is not None and engine != "dask":
-            raise ConfigError(f"{sub.where('scheduler')}: only the dask engine takes a scheduler")
+            raise ConfigError(
+                f"{sub.where('scheduler')}: only the dask engine takes a scheduler"
+                + (" (Spark's is called master)" if engine == "spark" else "")
+            )
+        master = sub.string("master")
+        if master is not None and engine != "spark":
+            raise ConfigError(f"{sub.where('master')}: only the spark engine takes a master")
         spec = DatasetSpec(
             name=name,
             key=sub.prefix,
@@ -149,6 +159,7 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             chunk_rows=sub.integer("chunk_rows", 1000) or 1_000_000,
             engine=engine,
             scheduler=scheduler,
+            master=master,
         )
         overlap = set(features or ()) & set(spec.role_columns)
         if overlap:
@@ -354,23 +365,32 @@ class Assets:
             else:
                 yield chunk.drop(columns=[c for c in spec.role_columns if c in chunk.columns])
 
-    def _profile_dask(self, spec: DatasetSpec, ref: DatasetProfile | None) -> DatasetProfile:
-        """Profile on Dask: each partition where it lives; only profiles travel back."""
+    def _profile_distributed(self, spec: DatasetSpec, ref: DatasetProfile | None) -> DatasetProfile:
+        """Profile on Dask or Spark: each file where it lives; only profiles travel back."""
         from .engines import EngineError
-        from .engines.dask import profile_dask
 
+        profile: Callable[..., DatasetProfile]
+        where: dict[str, Any]
+        if spec.engine == "dask":
+            from .engines.dask import profile_dask
+
+            profile, where = profile_dask, {"scheduler": spec.scheduler}
+        else:
+            from .engines.spark import profile_spark
+
+            profile, where = profile_spark, {"master": spec.master}
         try:
-            return profile_dask(
+            return profile(
                 self._files(spec),
                 reference=ref,
                 columns=list(spec.features) if spec.features is not None else None,
                 drop=spec.role_columns if spec.features is None else (),
-                scheduler=spec.scheduler,
                 fmt=spec.format,
                 chunk_rows=spec.chunk_rows,
+                **where,
             )
         except (EngineError, ImportError) as exc:
-            raise AssetError(f"[{spec.key}] engine = 'dask': {exc}") from None
+            raise AssetError(f"[{spec.key}] engine = {spec.engine!r}: {exc}") from None
 
     def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
         """The profile if this process already computed it (never computes)."""
@@ -385,8 +405,8 @@ class Assets:
             ref = self.profile(reference) if reference is not None else None
             spec = self.dataset_spec(name)
             try:
-                if spec.engine == "dask" and spec.sample is None:
-                    self._profiles[key] = self._profile_dask(spec, ref)
+                if spec.engine != "local" and spec.sample is None:
+                    self._profiles[key] = self._profile_distributed(spec, ref)
                 else:
                     self._profiles[key] = profile_chunks(self._feature_chunks(name), reference=ref)
             except ValueError as exc:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pytest_mltestscore.profiles import DatasetProfile
 
 # pytester restores sys.modules after each test; pandas' Arrow extension types register
 # themselves with pyarrow once per process and fail on a second import, so import them before
 # any snapshot is taken (no pyarrow: nothing to do).
 with contextlib.suppress(ImportError):
-    import pandas.core.arrays.arrow.extension_types  # noqa: F401
+    import pandas.core.arrays.arrow.extension_types
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +66,38 @@ class Scored:
 @pytest.fixture
 def scored(pytester: pytest.Pytester) -> Scored:
     return Scored(pytester)
+
+
+# -- partitioned datasets for the distributed-engine tests (see _partitioned.py) -----------
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    """The generated frame of _partitioned.make_frame."""
+    from _partitioned import ROWS, make_frame
+
+    return make_frame(ROWS, seed=0)
+
+
+@pytest.fixture(scope="module")
+def datasets(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The frame as Parquet datasets of 1, 7 and 64 files (uneven sizes, some files empty)."""
+    from _partitioned import ROWS, uneven_sizes, write_partitions
+
+    root = tmp_path_factory.mktemp("partitioned")
+    layouts = {
+        1: [ROWS],
+        7: uneven_sizes(ROWS, 7, empty=1, seed=1),
+        64: uneven_sizes(ROWS, 64, empty=3, seed=2),
+    }
+    out = {k: write_partitions(frame, root / f"p{k}", sizes) for k, sizes in layouts.items()}
+    assert len(list(out[64].iterdir())) == 64 and sorted(layouts[64])[:3] == [0, 0, 0]
+    assert max(layouts[7]) > 2 * min(s for s in layouts[7] if s)
+    return out
+
+
+@pytest.fixture(scope="module")
+def single(datasets: dict[int, Path]) -> DatasetProfile:
+    """The single-process engine on the one-file dataset, in small chunks."""
+    from pytest_mltestscore.profiles import profile_chunks
+    from pytest_mltestscore.readers import iter_chunks
+
+    return profile_chunks(iter_chunks(datasets[1], chunk_rows=5_000))

@@ -22,6 +22,16 @@ import pytest
 pytest.importorskip("dask", reason="the Dask engine needs the 'dask' extra")
 distributed = pytest.importorskip("distributed", reason="the Dask engine needs the 'dask' extra")
 
+from _partitioned import (  # noqa: E402
+    FEATURES,
+    ROWS,
+    assert_same_profile,
+    make_frame,
+    split_moments,
+    uneven_sizes,
+    write_partitions,
+)
+
 from pytest_mltestscore.drift import check_drift  # noqa: E402
 from pytest_mltestscore.engines import EngineError, MissingEngineError  # noqa: E402
 from pytest_mltestscore.engines.dask import profile_dask, profile_dask_dataframe  # noqa: E402
@@ -29,85 +39,12 @@ from pytest_mltestscore.profiles import DatasetProfile, profile_chunks  # noqa: 
 from pytest_mltestscore.readers import ReaderError, iter_chunks  # noqa: E402
 from pytest_mltestscore.schema import infer_schema, validate  # noqa: E402
 
-ROWS = 60_000
-CITIES = ["paris", "oslo", "lima", "kyiv", "quito", "accra"]
-FEATURES = ["normal", "lognormal", "uniform", "count", "city", "grade", "flag", "seen"]
-
 # The clusters bind any free port, so distributed warns about no busy port. Their nannies run
 # in this process and warn when creating their scratch directories is slow, which happens on a
 # loaded machine and says nothing about our code: only that warning is tolerated.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Creating scratch directories is taking a surprisingly long time:UserWarning"
 )
-
-
-def make_frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2024-01-01", tz="UTC")
-    df = pd.DataFrame(
-        {
-            "normal": rng.normal(10.0 + shift, 2.0, n),
-            "lognormal": rng.lognormal(0.0, 1.0, n),
-            "uniform": rng.uniform(-5.0, 5.0, n),
-            "count": rng.poisson(3.0, n).astype(np.int64),
-            "city": rng.choice(CITIES, n, p=[0.4, 0.2, 0.15, 0.1, 0.1, 0.05]),
-            "grade": pd.Categorical(rng.choice(list("ABCD"), n), categories=list("ABCDE")),
-            "flag": rng.random(n) < 0.3,
-            "seen": start + pd.to_timedelta(rng.integers(0, 365 * 86_400, n), unit="s"),
-            "label": rng.integers(0, 2, n),
-        }
-    )
-    df.loc[rng.random(n) < 0.02, "normal"] = np.nan
-    df.loc[rng.random(n) < 0.01, "lognormal"] = np.nan
-    df.loc[rng.random(n) < 0.05, "city"] = None
-    return df
-
-
-def uneven_sizes(n: int, parts: int, empty: int, seed: int) -> list[int]:
-    """``parts`` partition sizes summing to ``n``: uneven, with ``empty`` zero-row ones."""
-    rng = np.random.default_rng(seed)
-    full = parts - empty
-    cuts = np.sort(rng.choice(np.arange(1, n), full - 1, replace=False))
-    sizes = np.diff(np.concatenate(([0], cuts, [n]))).tolist()
-    for k in range(empty):
-        sizes.insert((k * 5 + 3) % (len(sizes) + 1), 0)
-    return sizes
-
-
-def write_partitions(df: pd.DataFrame, directory: Path, sizes: list[int]) -> Path:
-    directory.mkdir(parents=True)
-    start = 0
-    for i, size in enumerate(sizes):
-        part = df.iloc[start : start + size]
-        part.to_parquet(directory / f"part-{i:03d}.parquet", index=False, row_group_size=4_000)
-        start += size
-    assert start == len(df)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    return make_frame(ROWS, seed=0)
-
-
-@pytest.fixture(scope="module")
-def datasets(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    root = tmp_path_factory.mktemp("partitioned")
-    layouts = {
-        1: [ROWS],
-        7: uneven_sizes(ROWS, 7, empty=1, seed=1),
-        64: uneven_sizes(ROWS, 64, empty=3, seed=2),
-    }
-    out = {k: write_partitions(frame, root / f"p{k}", sizes) for k, sizes in layouts.items()}
-    assert len(list(out[64].iterdir())) == 64 and sorted(layouts[64])[:3] == [0, 0, 0]
-    assert max(layouts[7]) > 2 * min(s for s in layouts[7] if s)
-    return out
-
-
-@pytest.fixture(scope="module")
-def single(datasets: dict[int, Path]) -> DatasetProfile:
-    """The single-process engine on the one-file dataset, in small chunks."""
-    return profile_chunks(iter_chunks(datasets[1], chunk_rows=5_000))
 
 
 @pytest.fixture(scope="module")
@@ -145,28 +82,6 @@ def scheduler(request: pytest.FixtureRequest) -> Any:
     if request.param == "threads":
         return None
     return request.getfixturevalue("client")
-
-
-def split_moments(profile: DatasetProfile) -> tuple[dict[str, Any], dict[str, tuple[float, ...]]]:
-    """The profile as a dict without mean/m2 (exact part), and the moments per column."""
-    data = profile.to_dict()
-    moments = {}
-    for name, col in data["columns"].items():
-        if "numeric" in col:
-            moments[name] = (col["numeric"].pop("mean"), col["numeric"].pop("m2"))
-    return data, moments
-
-
-def assert_same_profile(got: DatasetProfile, want: DatasetProfile) -> None:
-    """Counts, histograms, extremes, categories exactly; moments up to float rounding."""
-    got_exact, got_moments = split_moments(got)
-    want_exact, want_moments = split_moments(want)
-    assert got_exact == want_exact
-    assert list(got.columns) == list(want.columns)
-    assert got_moments.keys() == want_moments.keys()
-    for name, (mean, m2) in want_moments.items():
-        assert got_moments[name][0] == pytest.approx(mean, rel=1e-12, abs=1e-12), name
-        assert got_moments[name][1] == pytest.approx(m2, rel=1e-9), name
 
 
 # --------------------------------------------------------------------------------------------

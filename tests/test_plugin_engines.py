@@ -1,10 +1,15 @@
-"""``engine = "dask"`` datasets: the built-in checks give the same verdicts and messages as the
-single-process engine, and an unreachable scheduler is a clear failure naming the address."""
+"""``engine = "dask"`` and ``engine = "spark"`` datasets: the built-in checks give the same
+verdicts and messages as the single-process engine, and an unreachable scheduler or master is a
+clear failure naming the address."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import os
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -12,8 +17,26 @@ import pytest
 
 from pytest_mltestscore.options import ML_SCORE, ML_SCORE_FREEZE_SCHEMA
 
-pytest.importorskip("dask")
 pytest.importorskip("pyarrow")
+
+# Import the frameworks before any pytester test: imported for the first time inside one, they
+# are dropped again when pytester restores sys.modules, and the in-process runs that follow no
+# longer find this plugin's entry point.
+for _framework in ("dask", "distributed", "pyspark"):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_framework)
+
+
+@pytest.fixture(params=["dask", "spark"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """An engine whose framework is installed (skipped, with the reason, otherwise)."""
+    if request.param == "dask":
+        pytest.importorskip("dask", reason="the Dask engine needs the 'dask' extra")
+    else:
+        pytest.importorskip("pyspark", reason="the Spark engine needs the 'spark' extra")
+        if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+            pytest.skip("Spark needs Java 17 or newer (no java on PATH, no JAVA_HOME)")
+    return str(request.param)
 
 
 def _write(path, n, seed, shift=0.0):
@@ -30,8 +53,9 @@ def _write(path, n, seed, shift=0.0):
         df.to_parquet(path / f"part-{part}.parquet")
 
 
-def _config(engine: str, scheduler: str = "") -> str:
-    sched = f'scheduler = "{scheduler}"\n' if scheduler else ""
+def _config(engine: str, address: str = "") -> str:
+    key = "master" if engine == "spark" else "scheduler"
+    sched = f'{key} = "{address}"\n' if address else ""
     return (
         "[tool.mltestscore]\nhistory = false\n"
         '[tool.mltestscore.datasets.training]\npath = "train/*.parquet"\n'
@@ -47,41 +71,64 @@ def _run(pytester):
     )
     report = json.loads((pytester.path / "r.json").read_text())
     statuses = {i["id"]: i["status"] for s in report["sections"] for i in s["items"]}
+    # the failure reports, without the closing "N failed ... in 2.2s" line (its width varies)
     failures = re.sub(
-        r"\d+\.\d+s", "", result.stdout.str().split("FAILURES", 1)[-1].split("ML Test Score", 1)[0]
+        r"^=+ .* in \d+\.\d+s.* =+$",
+        "",
+        result.stdout.str().split("FAILURES", 1)[-1].split("ML Test Score", 1)[0],
+        flags=re.MULTILINE,
     )
     return statuses, failures
 
 
-def test_dask_engine_matches_local(pytester):
+def test_engine_matches_local(pytester, engine):
     _write(pytester.path / "train", 4000, 0)
     _write(pytester.path / "serve", 4000, 1, shift=0.5)  # a real mean shift in x
     pytester.makepyprojecttoml(_config("local"))
     assert pytester.runpytest_subprocess(ML_SCORE_FREEZE_SCHEMA).ret == 0
     local = _run(pytester)
-    pytester.makepyprojecttoml(_config("dask"))
+    pytester.makepyprojecttoml(_config(engine))
     distributed = _run(pytester)
     assert local[0]["monitor-3"] == "failing"  # the shift is caught...
     assert distributed == local  # ...identically, message for message
 
 
-def test_unreachable_scheduler_names_the_address(pytester):
+def test_unreachable_scheduler_names_the_address(pytester, engine):
+    address = "spark://127.0.0.1:9" if engine == "spark" else "tcp://127.0.0.1:9"
     _write(pytester.path / "train", 500, 0)
     _write(pytester.path / "serve", 500, 1)
     pytester.makepyprojecttoml(_config("local"))
     pytester.runpytest_subprocess(ML_SCORE_FREEZE_SCHEMA)
-    pytester.makepyprojecttoml(_config("dask", "tcp://127.0.0.1:9"))
+    pytester.makepyprojecttoml(_config(engine, address))
     result = pytester.runpytest_subprocess(ML_SCORE, "-k", "monitor-2")
     assert result.ret == 1
     out = result.stdout.str()
-    assert "engine = 'dask'" in out and "tcp://127.0.0.1:9" in out
+    assert f"engine = '{engine}'" in out and address in out
     assert "Traceback" not in out
 
 
-def test_engine_config_errors(pytester):
-    pytester.makepyprojecttoml(
-        '[tool.mltestscore.datasets.serving]\npath = "x"\nengine = "spark2"\n'
-    )
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            'engine = "spark2"',
+            "engine: expected one of local, dask, spark, got the string 'spark2'",
+        ),
+        ('engine = "dask"\nmaster = "local[2]"', "master: only the spark engine takes a master"),
+        (
+            'engine = "spark"\nscheduler = "tcp://h:8786"',
+            "scheduler: only the dask engine takes a scheduler (Spark's is called master)",
+        ),
+        (
+            'engine = "spark"\nmaster = " "',
+            "master: expected a non-empty string, got the string ' '",
+        ),
+    ],
+)
+def test_engine_config_errors(pytester, table, expected):
+    pytester.makepyprojecttoml(f'[tool.mltestscore.datasets.serving]\npath = "x"\n{table}\n')
     result = pytester.runpytest(ML_SCORE)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "engine: expected one of local, dask" in result.stderr.str()
+    err = result.stderr.str()
+    assert "pyproject.toml" in err and "tool.mltestscore.datasets.serving" in err
+    assert expected in err

@@ -7,6 +7,8 @@ kilobytes) travel; the merged profile equals the single-process one (see ``profi
 merging is exact), hence so do the verdicts of every check that reads it.
 
 * ``dask``: :func:`pytest_mltestscore.engines.dask.profile_dask` (extra ``dask``).
+* ``spark``: :func:`pytest_mltestscore.engines.spark.profile_spark` and
+  :func:`~pytest_mltestscore.engines.spark.profile_spark_dataframe` (extra ``spark``).
 
 Nothing heavy is imported here: the engine modules import their framework when called.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ENGINES = ("local", "dask")
+ENGINES = ("local", "dask", "spark")
 """Engine names a dataset may ask for; ``local`` is the single-process streaming engine."""
 
 
@@ -37,4 +39,8 @@ def __getattr__(name: str) -> Any:
         from . import dask
 
         return getattr(dask, name)
+    if name in ("profile_spark", "profile_spark_dataframe"):
+        from . import spark
+
+        return getattr(spark, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..profiles import DatasetProfile, profile_chunks
-from ..readers import ReaderError, detect_format
+from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, ReaderError, detect_format
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +31,29 @@ class Settings:
     chunk_rows: int
     bins: int
     max_categories: int
+
+
+def settings(
+    columns: Sequence[str] | None,
+    drop: Sequence[str],
+    bins: int,
+    max_categories: int,
+    fmt: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Settings:
+    """Checked task settings (a ``ValueError`` names the bad argument)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    return Settings(
+        column_names(columns, "columns"),
+        column_names(drop, "drop") or (),
+        fmt,
+        chunk_rows,
+        bins,
+        max_categories,
+    )
 
 
 @dataclass(frozen=True)

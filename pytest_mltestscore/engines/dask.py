@@ -35,16 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile, _check_settings
-from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, resolve_paths
+from ..readers import DEFAULT_CHUNK_ROWS, resolve_paths
 from . import EngineError, MissingEngineError
 from ._partitions import (
     Settings,
-    column_names,
     first_line,
     merge_profiles,
     partitions,
     profile_frame_partition,
     profile_partition,
+)
+from ._partitions import (
+    settings as checked_settings,
 )
 
 DEFAULT_SPLIT_EVERY = 8
@@ -164,18 +166,7 @@ def profile_dask(
     ``reference``, ``bins`` and ``max_categories`` mean what they mean for ``profile_chunks``.
     """
     _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout, timeout)
-    if fmt is not None and fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-    settings = Settings(
-        column_names(columns, "columns"),
-        column_names(drop, "drop") or (),
-        fmt,
-        chunk_rows,
-        bins,
-        max_categories,
-    )
+    settings = checked_settings(columns, drop, bins, max_categories, fmt, chunk_rows)
     _import_dask()
     files = [f.resolve() for f in resolve_paths(paths, root)]
     parts = partitions(files, fmt, split_row_groups)
@@ -215,14 +206,7 @@ def profile_dask_dataframe(
 
     if not isinstance(df, dd.DataFrame):
         raise ValueError(f"df must be a dask.dataframe.DataFrame, got {type(df).__name__}")
-    settings = Settings(
-        column_names(columns, "columns"),
-        column_names(drop, "drop") or (),
-        None,
-        DEFAULT_CHUNK_ROWS,
-        bins,
-        max_categories,
-    )
+    settings = checked_settings(columns, drop, bins, max_categories)
     if settings.columns is not None:
         df = df[[c for c in settings.columns if c in df.columns]]
     if settings.drop:
