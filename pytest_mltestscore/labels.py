@@ -224,6 +224,9 @@ class JoinedLabels:
     orphan_label_ids: tuple[Any, ...]
     labels_without_target: int
     labels_before_prediction: int
+    superseded: pd.DataFrame | None = None
+    """Label copies replaced by a later arrival for the same id (``id``, ``target``,
+    ``label_time``): an ``as_of`` before the replacement arrived uses them instead."""
 
     @property
     def n_labelled(self) -> int:
@@ -352,6 +355,7 @@ def join_labels(
     lab = lab.sort_values(["label_time"], kind="stable")
     dup_lab = lab["id"].duplicated(keep="last").to_numpy()
     dup_ids = pd.unique(lab["id"][dup_lab])
+    superseded = lab[dup_lab].reset_index(drop=True)
     lab = lab[~dup_lab]
     orphan = ~lab["id"].isin(pred["id"]).to_numpy()
     orphan_ids = lab["id"][orphan]
@@ -372,7 +376,36 @@ def join_labels(
         orphan_label_ids=_sample_ids(orphan_ids),
         labels_without_target=int(no_target.sum()),
         labels_before_prediction=int(early.sum()),
+        superseded=superseded,
     )
+
+
+def _labels_as_of(joined: JoinedLabels, end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Each prediction's target and whether its label had arrived by ``end``.
+
+    The joined frame holds the latest copy of each label; where that copy arrived after ``end``
+    an earlier copy that had arrived by then counts instead (a correction does not erase the
+    label it corrects for the windows judged before it arrived).
+    """
+    frame = joined.frame
+    label_times = frame["label_time"]
+    known = (label_times.notna() & (label_times <= end)).to_numpy()
+    target = frame["target"].to_numpy()
+    earlier = joined.superseded
+    late = (label_times.notna() & (label_times > end)).to_numpy()
+    if earlier is None or earlier.empty or not late.any():
+        return target, known
+    in_time = earlier[earlier["label_time"] <= end].drop_duplicates("id", keep="last")
+    if in_time.empty:
+        return target, known
+    lookup = dict(zip(in_time["id"], in_time["target"], strict=True))
+    target, known = target.copy(), known.copy()  # pandas hands out read-only arrays
+    for i in np.flatnonzero(late):
+        key = frame["id"].iat[int(i)]
+        if key in lookup:
+            target[i] = lookup[key]
+            known[i] = True
+    return target, known
 
 
 # --------------------------------------------------------------------------------------------
@@ -623,9 +656,7 @@ def window_metrics(
     end = _default_as_of(joined) if as_of is None else _as_of_timestamp(as_of)
 
     times = _to_numpy_utc(frame["prediction_time"])
-    label_times = frame["label_time"]
-    known = (label_times.notna() & (label_times <= end)).to_numpy()
-    target = frame["target"].to_numpy()
+    target, known = _labels_as_of(joined, end)
     prediction = frame["prediction"].to_numpy()
     score = frame["score"].to_numpy(dtype=float) if joined.has_score else None
     pos = _resolve_positive(name, positive, target[known]) if known.any() else positive

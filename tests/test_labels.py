@@ -623,3 +623,34 @@ def test_min_support_must_be_a_positive_integer(weather: pd.DataFrame) -> None:
             evaluate_slo(joined, "recall", min=0.9, window="365d", as_of=AS_OF, min_support=bad)
     slo = SLO("recall", "recall", min=0.9, window="365d")
     assert slo.min_support == 30  # the documented default
+
+
+def test_a_correction_arriving_after_as_of_does_not_erase_the_label_it_corrects() -> None:
+    """Judged as of a day between a label and its correction, the first label counts."""
+    day = pd.Timestamp("2024-03-01T00:00Z")
+    predictions = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(40)],
+            "timestamp": [day + pd.Timedelta(hours=i) for i in range(40)],
+            "prediction": [1] * 20 + [0] * 20,
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "id": predictions["id"],
+            "target": [1] * 20 + [0] * 20,  # every prediction right: accuracy 1.0
+            "timestamp": day + pd.Timedelta(days=3),
+        }
+    )
+    # ten labels corrected (to wrong-for-the-model targets) on day 10
+    fixes = labels.iloc[:10].assign(target=0, timestamp=day + pd.Timedelta(days=10))
+    joined = join_labels(predictions, pd.concat([labels, fixes], ignore_index=True))
+    assert joined.duplicate_label_rows == 10
+
+    def accuracy(as_of: pd.Timestamp) -> tuple[int, float]:
+        row = window_metrics(joined, "accuracy", window="30d", as_of=as_of).iloc[-1]
+        return int(row["n_labelled"]), float(row["value"])
+
+    assert accuracy(day + pd.Timedelta(days=2))[0] == 0  # no label has arrived yet
+    assert accuracy(day + pd.Timedelta(days=5)) == (40, 1.0)  # before the fixes: all 40 labels
+    assert accuracy(day + pd.Timedelta(days=11)) == (40, 0.75)  # after: 10 of 40 now wrong
