@@ -29,7 +29,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Mapping
+    from collections.abc import Generator, Mapping, Sequence
 
     import pandas as pd
 
@@ -353,11 +353,13 @@ class FeatureCoverage:
 
     NODEID = "mltestscore::data-7::feature-coverage"
     OUTPUT_KEY = "mltestscore_coverage"
+    DESELECTED_KEY = "mltestscore_coverage_deselected"
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
         self.reports: list[dict[str, Any]] = []
+        self.deselected = 0  # the session's own tests left out by -k, -m, --lf...
         self.message = ""
         self.handle: Any = None
         self.error: str | None = None
@@ -382,14 +384,23 @@ class FeatureCoverage:
         return {name: dataclasses.asdict(mc) for name, mc in report.items()}
 
     def send_to_controller(self) -> None:
-        self.config.workeroutput[self.OUTPUT_KEY] = self._stop()  # type: ignore[attr-defined]
+        output = self.config.workeroutput  # type: ignore[attr-defined]
+        output[self.OUTPUT_KEY] = self._stop()
+        output[self.DESELECTED_KEY] = self.deselected
 
     def receive(self, workeroutput: Mapping[str, Any]) -> None:
         if self.OUTPUT_KEY in workeroutput:
             self.reports.append(workeroutput[self.OUTPUT_KEY])
+        # every worker collects, and deselects, the whole suite: the largest count is the count
+        self.deselected = max(self.deselected, int(workeroutput.get(self.DESELECTED_KEY, 0)))
 
-    def judge(self) -> str | None:
-        """Merge what was measured and judge it; the verdict, or None when nothing ran."""
+    def judge(self, stopped: str | None = None) -> str | None:
+        """Merge what was measured and judge it; the verdict, or None when nothing ran.
+
+        A partial run (tests deselected, or the session stopped early: ``stopped`` says why)
+        measures less of the feature code than the suite covers, so it is not judged: skipped
+        with the reason, rather than failed for coverage the full suite may well have.
+        """
         from .builtin import all_checks, params_for
         from .infra.feature_coverage import ModuleCoverage, feature_code_coverage, merge_reports
 
@@ -397,6 +408,15 @@ class FeatureCoverage:
         if self.error is not None:
             self.message = f"data-7 not measured: {self.error}"
             return None
+        partial = stopped or (
+            f"{self.deselected} test(s) deselected (-k, -m, --lf, ...)" if self.deselected else None
+        )
+        if partial:
+            self.message = (
+                f"data-7 feature code coverage not judged: a partial run ({partial}); it is "
+                "measured over the whole test suite"
+            )
+            return "skip"
         raw = [*self.reports, own] if own else self.reports
         reports = [
             {
@@ -484,6 +504,13 @@ class ScoreSession:
         report = pytest.CollectReport("mltestscore", "passed", None, list(added))
         config.hook.pytest_collectreport(report=report)
 
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        """data-7 judges the whole suite's coverage: note when tests are left out."""
+        if self.coverage is not None:
+            from .items import BuiltinCheckItem
+
+            self.coverage.deselected += sum(1 for i in items if not isinstance(i, BuiltinCheckItem))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         _, unknown = self._item_ids(item)
@@ -563,7 +590,10 @@ class ScoreSession:
             for item_id in self.ids_by_test[nodeid]:
                 tests_by_item.setdefault(item_id, []).append(TestOutcome(nodeid, outcome))
         if self.coverage is not None:
-            verdict = self.coverage.judge()
+            stopped = session.shouldstop or session.shouldfail
+            verdict = self.coverage.judge(
+                f"the session stopped early: {stopped}" if stopped else None
+            )
             if verdict is not None:
                 outcome_name = {"pass": "passed", "fail": "failed", "skip": "skipped"}[verdict]
                 tests_by_item.setdefault("data-7", []).append(

@@ -320,6 +320,45 @@ def test_data_7_feature_coverage(pytester, workers):
     ]
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
+    """-k and -x measure less feature code than the suite covers: skipped, never failed."""
+    if workers:
+        pytest.importorskip("xdist")
+    pytest.importorskip("coverage")
+    pytester.makepyfile(my_features=FEATURES)
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n'
+        '[tool.mltestscore]\nhistory = false\nfeature_modules = ["my_features"]\n'
+        "[tool.mltestscore.checks.data-7]\nmin_coverage = 70\n"
+    )
+    pytester.makepyfile(
+        test_f="""
+        import my_features
+        def test_ratio(): assert my_features.ratio(1, 2) == 0.5
+        def test_zero(): assert my_features.ratio(1, 0) == 0.0
+        def test_more(): assert my_features.never_tested(1) == 3
+        """
+    )
+    full = pytester.runpytest_subprocess(ML_SCORE, f"{ML_SCORE_REPORT}=json:r.json", *workers)
+    assert full.ret == 0
+    items = {i["id"]: i for s in _report(pytester)["sections"] for i in s["items"]}
+    assert items["data-7"]["status"] == "automated"
+    # the same suite without test_more would leave the module under 70%: not judged
+    part = pytester.runpytest_subprocess(
+        ML_SCORE, f"{ML_SCORE_REPORT}=json:r.json", "-k", "not test_more", *workers
+    )
+    assert part.ret == 0
+    part.stdout.fnmatch_lines(
+        ["*data-7 feature code coverage not judged: a partial run (1 test(s) deselected*"]
+    )
+    items = {i["id"]: i for s in _report(pytester)["sections"] for i in s["items"]}
+    assert items["data-7"]["status"] == "missing"
+    assert items["data-7"]["tests"] == [
+        {"nodeid": "mltestscore::data-7::feature-coverage", "outcome": "skipped"}
+    ]
+
+
 def test_monitor_1_dependency_lock(project):
     p = project(
         '[tool.mltestscore]\nhistory = false\n[tool.mltestscore.datasets.training]\npath = "train.csv"\n'
