@@ -10,8 +10,8 @@ normal, lognormal and uniform shapes with 1% nulls, 5 categorical of 5 to 2,000 
 * (d) ``dask-threads``: ``profile_dask(dir)`` on Dask's threaded scheduler, in the driver;
 * (e) ``spark-local2``: ``profile_spark(dir)`` on a ``local[2]`` Spark session (needs the
   ``spark`` extra and Java 17+). The session is started before the clock runs; the JVM and its
-  Python workers are separate processes, reported as "worker" (the JVM's peak RSS, and the
-  CPU of the JVM and the Python workers it reaped).
+  Python workers are separate processes, reported as "worker" (the JVM's peak RSS; the CPU of
+  the JVM's whole process tree, Python workers included, is added to ``cpu s``).
 
 Wall time covers the profile call only (imports done before); ``cpu s`` adds the driver's CPU
 time in that call and the workers' (fairer than wall time on a shared machine, whose load
@@ -186,9 +186,27 @@ def driver(config: str, folder: str, address: str | None, out: str) -> None:
 
 
 def process_cpu(pid: int) -> float:
-    """CPU seconds of a process and of the children it has reaped (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    """CPU seconds of a process tree (Linux ``/proc``): each live process's own time plus that
+    of the children it has reaped. PySpark's Python workers are forked by a daemon under the
+    JVM, so they are counted here (live, or reaped by the daemon), not in the JVM's time."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+    parent = {p: int(fields[1]) for p, fields in stats.items()}
+
+    def in_tree(p: int) -> bool:
+        while p > 1:
+            if p == pid:
+                return True
+            p = parent.get(p, 0)
+        return False
+
+    # utime, stime, cutime, cstime
+    ticks = sum(sum(map(int, fields[11:15])) for p, fields in stats.items() if in_tree(p))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
