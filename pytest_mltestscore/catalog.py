@@ -363,6 +363,8 @@ def run_model_6(ctx: CheckContext) -> CheckResult:
         min_slice_size=ctx.params["min_slice_size"],
         absolute_floor=ctx.params["absolute_floor"],
         relative_tolerance=ctx.params["relative_tolerance"],
+        confidence=ctx.params["confidence"],
+        n_bootstrap=ctx.params["n_bootstrap"],
         attributes=_attributes(ctx, ds, ctx.settings.slices),
     )
 
@@ -928,6 +930,15 @@ CHECKS: tuple[BuiltinCheck, ...] = (
                 0.05,
                 "allowed shortfall of a slice relative to overall",
             ),
+            Param(
+                "confidence",
+                "number",
+                0.95,
+                "a slice fails only when this bootstrap interval misses the requirement (0: off)",
+                0.0,
+                0.999,
+            ),
+            Param("n_bootstrap", "integer", 200, "bootstrap resamples per slice", 100),
         ),
     ),
     BuiltinCheck(

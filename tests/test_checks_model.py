@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from palmerpenguins import load_penguins
 from sklearn.compose import make_column_transformer
-from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.feature_selection import f_classif
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, mean_squared_error
@@ -20,8 +20,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
+from pytest_mltestscore.metrics import Metric
 from pytest_mltestscore.modeldev import inclusion, simpler_model_not_better, slice_quality
 from pytest_mltestscore.modeldev.baseline import fit_baselines, univariate_scores
+from pytest_mltestscore.options import ML_SCORE
 from pytest_mltestscore.result import enforce
 
 MEASURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -196,6 +198,15 @@ def test_linear_baselines_match_sklearn_on_the_same_features():
 # ---------------------------------------------------------------- model-6
 
 
+def _interval(row: tuple) -> tuple[float, float]:
+    lo, hi = row[3].strip("[]").split(", ")
+    return float(lo), float(hi)
+
+
+def _required(row: tuple) -> float:
+    return float(row[4].split()[1])
+
+
 @pytest.fixture(scope="module")
 def species_split(penguins):
     train, test = train_test_split(penguins, test_size=0.4, random_state=0)
@@ -237,8 +248,12 @@ def test_model6_fails_on_the_slice_the_model_never_saw(penguins):
     dream = penguins.island == "Dream"
     expected = accuracy_score(penguins.species[dream], model.predict(penguins.loc[dream, features]))
     assert first[2] == pytest.approx(expected)
+    # 123 rows and a gap of 30 points: far beyond what chance allows at that size
+    _, hi = _interval(first)
+    assert hi < _required(first) and "interval wholly below" in first[-1]
     assert all(row[-1] == "ok" for row in result.table.rows[1:])
     assert "1 of 5 judged slices" in result.summary
+    assert "95% bootstrap interval" in result.summary and "wholly below" in result.summary
     with pytest.raises(AssertionError, match="island = Dream"):
         enforce(result)
 
@@ -261,7 +276,8 @@ def test_model6_absolute_floor_in_the_metric_direction(species_split):
     fine = [row for row in result.table.rows if row[-1] == "ok"]
     assert worse and fine
     assert all(row[2] > 0.03 for row in worse) and all(row[2] <= 0.03 for row in fine)
-    assert all(row[3] == "<= 0.03" for row in worse + fine)
+    required = result.table.columns.index("required")
+    assert all(row[required] == "<= 0.03" for row in worse + fine)
     assert result.verdict == "fail"
     assert "floor 0.03" in result.summary
 
@@ -318,6 +334,169 @@ def test_model6_rejects_unknown_columns_with_close_matches(penguins):
         slice_quality(model, penguins, penguins.species, "island")
     with pytest.raises(ValueError, match="DataFrame"):
         slice_quality(model, penguins[MEASURES].to_numpy(), penguins.species, ["island"])
+
+
+@pytest.fixture(scope="module")
+def weak_cancer_model():
+    """A deliberately weak model (two texture/shape features, accuracy near 0.77) on breast cancer
+    held-out rows, so a 40-row slice carries a standard error of about 7 accuracy points."""
+    X_train, X_test, y_train, y_test = _split(load_breast_cancer, test_size=0.5)
+    cols = ["mean smoothness", "mean texture"]
+    model = _logistic().fit(X_train[cols], y_train)
+    return model, X_test.reset_index(drop=True), y_test.to_numpy()
+
+
+def test_model6_random_slices_that_dip_by_chance_pass_only_with_the_allowance(weak_cancer_model):
+    # Seven random groups of ~40 held-out rows: exchangeable by construction, so any group's
+    # shortfall against the overall accuracy is sampling noise, not a weak slice.
+    model, X, y = weak_cancer_model
+    groups = pd.DataFrame({"draw": np.random.default_rng(0).permutation(len(X)) % 7})
+    point = slice_quality(model, X, y, ["draw"], attributes=groups, confidence=0)
+    assert point.verdict == "fail"
+    pred = model.predict(X[model.feature_names_in_])
+    overall = accuracy_score(y, pred)
+    required = overall * 0.95
+    in_group = {f"draw = {g}": (groups.draw == g).to_numpy() for g in range(7)}
+    dips = {name for name, m in in_group.items() if accuracy_score(y[m], pred[m]) < required}
+    failed = {row[0] for row in point.table.rows if row[-1].startswith("worse")}
+    assert dips and failed == dips
+    assert all(row[3] == "-" for row in point.table.rows)  # no interval without the allowance
+    assert "no allowance for chance" in point.summary
+
+    allowed = slice_quality(model, X, y, ["draw"], attributes=groups)
+    assert allowed.verdict == "pass", allowed.message()
+    assert allowed.metrics["slices_within_chance"] == len(dips)
+    for row in allowed.table.rows:
+        if row[0] in dips:
+            lo, hi = _interval(row)
+            assert lo < required <= hi  # the requirement lies inside the slice's interval
+            assert "within chance" in row[-1]
+    # the allowance adds to the effect-size gap, it does not replace it
+    assert allowed.metrics["required"] == pytest.approx(required)
+
+
+def test_model6_confidence_zero_is_exactly_the_point_comparison(species_split, weak_cancer_model):
+    train, test = species_split
+    penguin_model = _logistic().fit(train[MEASURES], train.species)
+    cancer_model, X, y = weak_cancer_model
+    # 12 random groups of ~24 rows, as text so that they are levels rather than numeric bins
+    draws = pd.DataFrame(
+        {"draw": [f"g{k:02d}" for k in np.random.default_rng(1).permutation(len(X)) % 12]}
+    )
+    cases = [
+        (cancer_model, X, y, ["draw"], {"attributes": draws, "min_slice_size": 20}),
+        (
+            penguin_model,
+            test,
+            test.species,
+            ["island", "sex", "body_mass_g"],
+            {"metric": "log_loss", "absolute_floor": 0.03, "tolerance": 1.0, "min_slice_size": 20},
+        ),
+    ]
+    for model, data, labels, slices, kwargs in cases:
+        result = slice_quality(model, data, labels, slices, confidence=0, **kwargs)
+        required = result.metrics["required"]
+        greater = kwargs.get("metric") != "log_loss"
+        judged = [row for row in result.table.rows if row[2] is not None]
+        short = {r[0] for r in judged if (r[2] < required if greater else r[2] > required)}
+        failed = {row[0] for row in judged if row[-1] != "ok"}
+        assert short and failed == short
+        assert result.verdict == "fail"
+
+
+def test_model6_intervals_contain_the_value_agree_with_theory_and_are_seeded(weak_cancer_model):
+    model, X, y = weak_cancer_model
+    halves = pd.DataFrame({"half": np.arange(len(X)) % 2})
+    result = slice_quality(model, X, y, ["half"], attributes=halves)
+    again = slice_quality(model, X, y, ["half"], attributes=halves)
+    other = slice_quality(model, X, y, ["half"], attributes=halves, seed=1)
+    wider = slice_quality(model, X, y, ["half"], attributes=halves, confidence=0.99)
+    assert result.table == again.table
+    assert [r[3] for r in other.table.rows] != [r[3] for r in result.table.rows]
+    for row, row99 in zip(result.table.rows, wider.table.rows, strict=True):
+        lo, hi = _interval(row)
+        assert lo <= row[2] <= hi
+        # ~142 rows: the percentile interval of an accuracy is close to p +- 1.96 sqrt(p(1-p)/n)
+        se = np.sqrt(row[2] * (1 - row[2]) / row[1])
+        assert lo == pytest.approx(row[2] - 1.96 * se, abs=0.02)
+        assert hi == pytest.approx(row[2] + 1.96 * se, abs=0.02)
+        lo99, hi99 = _interval(row99)
+        assert lo99 <= lo and hi <= hi99
+    assert "(200 resamples of its rows, seed 0)" in result.summary
+
+
+def test_model6_interval_undefined_falls_back_to_the_point_value():
+    # A metric that needs distinct labels (undefined once rows repeat, as they do in resamples).
+    def rmse_distinct(y_true, y_pred):
+        y_true = np.asarray(y_true, dtype=float)
+        if len(np.unique(y_true)) < len(y_true):
+            raise ValueError("labels repeat")
+        return float(np.sqrt(np.mean((y_true - np.asarray(y_pred)) ** 2)))
+
+    metric = Metric("rmse_distinct", rmse_distinct, "value", False, "regression")
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    keep = ~y.duplicated()
+    X, y = X[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
+    model = Ridge(alpha=1.0).fit(X, y)
+    result = slice_quality(model, X, y, ["sex"], metric=metric, relative_tolerance=0.0)
+    point = slice_quality(model, X, y, ["sex"], metric=metric, relative_tolerance=0.0, confidence=0)
+    assert result.metrics["slices_interval_undefined"] == 2
+    for row, prow in zip(result.table.rows, point.table.rows, strict=True):
+        assert row[3] == "interval undefined"
+        assert "judged on the point value" in row[-1]
+        assert row[-1].split(";")[0] == prow[-1]
+    assert result.verdict == point.verdict == "fail"  # one sex code is above the overall error
+
+
+def test_model6_rejects_bad_allowance_arguments(penguins):
+    model = _logistic().fit(penguins[MEASURES], penguins.species)
+    for kwargs, message in (
+        ({"confidence": 1.0}, "confidence must be at least 0 and below 1"),
+        ({"confidence": -0.1}, "confidence must be at least 0 and below 1"),
+        ({"n_bootstrap": 50}, "n_bootstrap must be at least 100"),
+        ({"n_bootstrap": 200.0}, "n_bootstrap must be a whole number"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            slice_quality(model, penguins, penguins.species, ["island"], **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "confidence = 1.5",
+            "*checks.model-6] confidence: expected a number from 0 to 0.999, got 1.5*",
+        ),
+        (
+            "confidence = 'high'",
+            "*checks.model-6] confidence: expected a number from 0 to 0.999, got*",
+        ),
+        (
+            "n_bootstrap = 10",
+            "*checks.model-6] n_bootstrap: expected a whole number of at least 100, got 10*",
+        ),
+        (
+            "n_bootstrap = 200.5",
+            "*checks.model-6] n_bootstrap: expected a whole number of at least 100*",
+        ),
+    ],
+)
+def test_model6_allowance_config_errors_are_usage_errors(pytester, body, message):
+    pytester.makepyprojecttoml(f"[tool.mltestscore.checks.model-6]\n{body}\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest(ML_SCORE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "pyproject.toml" in result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_model6_allowance_config_is_accepted(pytester):
+    pytester.makepyprojecttoml(
+        "[tool.mltestscore.checks.model-6]\nconfidence = 0\nn_bootstrap = 500\n"
+    )
+    pytester.makepyfile("def test_x(): pass")
+    assert pytester.runpytest(ML_SCORE).ret == pytest.ExitCode.OK
 
 
 # ---------------------------------------------------------------- model-7

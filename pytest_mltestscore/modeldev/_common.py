@@ -159,6 +159,58 @@ def try_score(
     return value if np.isfinite(value) else None
 
 
+#: Fewest bootstrap resamples accepted: below this the tails of a 95% interval rest on a
+#: couple of resamples and move with the seed.
+MIN_BOOTSTRAP = 100
+
+
+def check_bootstrap(n_bootstrap: int, confidence: float) -> None:
+    """Raise a ValueError unless ``n_bootstrap >= MIN_BOOTSTRAP`` and ``0 <= confidence < 1``."""
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)):
+        raise ValueError(f"n_bootstrap must be a whole number, got {n_bootstrap!r}")
+    if n_bootstrap < MIN_BOOTSTRAP:
+        raise ValueError(
+            f"n_bootstrap must be at least {MIN_BOOTSTRAP} for a stable interval, got {n_bootstrap}"
+        )
+    if not (np.isfinite(confidence) and 0.0 <= confidence < 1.0):
+        raise ValueError(f"confidence must be at least 0 and below 1, got {confidence!r}")
+
+
+def bootstrap_scores(
+    metric: Metric,
+    y: npt.NDArray[Any],
+    out: npt.NDArray[Any],
+    classes: npt.NDArray[Any] | None,
+    positive: object,
+    n_bootstrap: int,
+    seed: int,
+) -> npt.NDArray[np.float64]:
+    """The metric on ``n_bootstrap`` seeded resamples (with replacement) of the scored rows.
+
+    ``out`` is the model output already computed for these rows, so nothing is re-predicted.
+    A resample on which the metric is undefined (one class for AUC) gives NaN.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    values = np.full(n_bootstrap, np.nan)
+    for b in range(n_bootstrap):
+        idx = rng.integers(0, n, n)
+        value = try_score(metric, y[idx], out[idx], classes, positive)
+        if value is not None:
+            values[b] = value
+    return values
+
+
+def percentile_interval(values: npt.NDArray[np.float64], confidence: float) -> tuple[float, float]:
+    """The ``confidence`` percentile interval of the finite ``values`` (NaNs left out)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        raise ValueError("no finite values to take an interval from")
+    alpha = 1.0 - confidence
+    lo, hi = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
 def gain(metric: Metric, value: float, reference: float) -> float:
     """How much better ``value`` is than ``reference`` (negative when worse), in metric units."""
     return value - reference if metric.greater_is_better else reference - value

@@ -13,6 +13,13 @@ Each slice with at least ``min_slice_size`` labelled rows is judged: its metric 
 ``absolute_floor`` (when set) and be no worse than the overall metric by more than the allowed gap
 (``tolerance`` in metric units, else ``relative_tolerance`` times the overall value). Smaller
 slices are listed as "too small to judge"; when no slice can be judged the check is skipped.
+
+The gap is the effect size; on top of it a slice gets the allowance chance gives at its size. A
+seeded bootstrap over the slice's labelled rows (the model outputs are computed once and
+resampled, never re-predicted) gives a ``confidence`` percentile interval of the slice's metric,
+and the slice fails only when that interval lies wholly on the wrong side of the requirement:
+one misclassified row moves a 50-row slice's accuracy by 2 points, and such a dip is not a
+finding. ``confidence = 0`` turns the allowance off (point values are compared).
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ from ..modeling import classes_of
 from ..result import CheckResult, Table
 from ._common import (
     allowed_gap,
+    bootstrap_scores,
     bound,
+    check_bootstrap,
     check_positive,
     describe_gap,
     fmt,
@@ -38,6 +47,7 @@ from ._common import (
     labels_of,
     model_input,
     outputs,
+    percentile_interval,
     positive_for,
     predicate_error,
     resolve_metric,
@@ -146,6 +156,14 @@ def slice_masks(
     return out
 
 
+def _shortfalls(
+    met: Metric, value: float, overall: float, gap: float, absolute_floor: float | None
+) -> tuple[bool, bool]:
+    """Whether ``value`` misses the floor; whether it trails ``overall`` by more than ``gap``."""
+    below_floor = absolute_floor is not None and gain(met, value, absolute_floor) < 0
+    return below_floor, gain(met, value, overall) < -gap
+
+
 def slice_quality(
     model: Any,
     X: pd.DataFrame,
@@ -157,21 +175,32 @@ def slice_quality(
     absolute_floor: float | None = None,
     tolerance: float | None = None,
     relative_tolerance: float = 0.05,
+    confidence: float = 0.95,
+    n_bootstrap: int = 200,
+    seed: int = 0,
     bins: int = 4,
     max_levels: int = 10,
     attributes: pd.DataFrame | None = None,
 ) -> CheckResult:
     """model-6: the metric on each slice reaches a floor and stays near the overall metric.
 
-    A slice fails when its metric is below ``absolute_floor`` (when set) or worse than the
-    overall metric by more than ``tolerance`` (metric units; default ``relative_tolerance`` x
-    the overall value). Slices under ``min_slice_size`` labelled rows are reported, not judged.
+    The requirement is ``absolute_floor`` (when set) and the overall metric less ``tolerance``
+    (metric units; default ``relative_tolerance`` x the overall value). A slice fails when its
+    value misses the requirement and so does the whole ``confidence`` bootstrap percentile
+    interval of its metric (``n_bootstrap`` resamples of its rows, ``seed``): only shortfalls
+    chance cannot explain at the slice's size fail. ``confidence = 0`` compares point values. A
+    resample on which the metric is undefined is dropped; when over half are, the slice is judged
+    on its point value. The overall value's own uncertainty is not added: every slice is part of
+    the rows behind it, and for a mean-like metric var(slice - overall) = var(slice) x (1 - share
+    of rows in the slice), so the slice's interval alone is already at least as wide as that of
+    its gap. Slices under ``min_slice_size`` labelled rows are reported, not judged.
     """
     frame = join_attributes(require_frame(X, "X"), attributes, "model-6")
     check_positive("min_slice_size", min_slice_size)
     check_positive("relative_tolerance", relative_tolerance, allow_zero=True)
     if tolerance is not None:
         check_positive("tolerance", tolerance, allow_zero=True)
+    check_bootstrap(n_bootstrap, confidence)
     masks = slice_masks(frame, slices, bins=bins, max_levels=max_levels)
     met = resolve_metric(metric, model, y)
     labels = labels_of(y, len(frame))
@@ -194,41 +223,86 @@ def slice_quality(
         required = max(relative_req, absolute_floor)
     else:
         required = min(relative_req, absolute_floor)
+    pct = f"{confidence * 100:g}%"
+    side = "below" if met.greater_is_better else "above"
 
     failing: list[tuple[Any, ...]] = []
     ok: list[tuple[Any, ...]] = []
     small: list[tuple[Any, ...]] = []
     values: list[float] = []
+    within_chance = 0
+    undefined = 0
     for name, mask in masks:
         m = mask[rows_idx]
         n = int(m.sum())
         if n < min_slice_size:
-            small.append((name, n, None, "-", f"too small to judge (< {min_slice_size} rows)"))
+            small.append((name, n, None, "-", "-", f"too small to judge (< {min_slice_size} rows)"))
             continue
         value = try_score(met, yl[m], out[m], classes, positive)
         if value is None:
-            small.append((name, n, None, "-", f"{met.name} undefined on this slice"))
+            small.append((name, n, None, "-", "-", f"{met.name} undefined on this slice"))
             continue
         values.append(value)
+        below_floor, below_overall = _shortfalls(met, value, overall, gap, absolute_floor)
+        interval_text, note = "-", ""
+        if confidence > 0:
+            boots = bootstrap_scores(met, yl[m], out[m], classes, positive, n_bootstrap, seed)
+            n_undefined = int(np.isnan(boots).sum())
+            if 2 * n_undefined > n_bootstrap:
+                undefined += 1
+                interval_text = "interval undefined"
+                note = (
+                    f"interval undefined ({met.name} undefined on {n_undefined} of "
+                    f"{n_bootstrap} resamples), judged on the point value"
+                )
+            else:
+                lo, hi = percentile_interval(boots, confidence)
+                interval_text = f"[{lo:.4g}, {hi:.4g}]"
+                # the allowance only ever spares a slice: fail when the point value and the
+                # interval's most favourable end both miss the requirement
+                best = hi if met.greater_is_better else lo
+                floor_b, overall_b = _shortfalls(met, best, overall, gap, absolute_floor)
+                spared = (below_floor or below_overall) and not (floor_b or overall_b)
+                below_floor, below_overall = below_floor and floor_b, below_overall and overall_b
+                if spared:
+                    within_chance += 1
+                    note = f"{pct} interval reaches {required:.4g}: the shortfall is within chance"
+                elif below_floor or below_overall:
+                    note = f"{pct} interval wholly {side} {required:.4g}"
         reasons = []
-        if absolute_floor is not None and gain(met, value, absolute_floor) < 0:
+        if below_floor:
             reasons.append(f"worse than floor {absolute_floor:g}")
-        if gain(met, value, overall) < -gap:
+        if below_overall:
             reasons.append(f"worse than overall {overall:.4g} by {abs(value - overall):.4g}")
-        row = (name, n, value, bound(met, required), "; ".join(reasons) or "ok")
+        status = "; ".join([*(reasons or ["ok"]), *([note] if note else [])])
+        row = (name, n, value, interval_text, bound(met, required), status)
         (failing if reasons else ok).append(row)
 
     floor_text = f"floor {absolute_floor:g} and " if absolute_floor is not None else ""
+    if confidence > 0:
+        allowance = (
+            f"; a slice fails when its {pct} bootstrap interval ({n_bootstrap} resamples of its "
+            f"rows, seed {seed}) lies wholly {side} the requirement"
+        )
+    else:
+        allowance = "; point values compared, no allowance for chance (confidence = 0)"
     method = (
         f"{met.name} per slice on {n_lab} labelled rows against {floor_text}the overall "
         f"{met.name} {overall:.4g} within {describe_gap(gap, tolerance, relative_tolerance)} "
-        f"(slices of at least {min_slice_size} rows)"
+        f"(slices of at least {min_slice_size} rows){allowance}"
     )
-    table = Table(("slice", "rows", met.name, "required", "status"), tuple(failing + ok + small))
+    table = Table(
+        ("slice", "rows", met.name, "interval", "required", "status"),
+        tuple(failing + ok + small),
+    )
     metrics = {
         "overall": overall,
+        "required": required,
+        "confidence": float(confidence),
         "slices_judged": float(len(values)),
         "slices_failed": float(len(failing)),
+        "slices_within_chance": float(within_chance),
+        "slices_interval_undefined": float(undefined),
         "slices_too_small": float(len(small)),
     }
     if values:
@@ -247,10 +321,12 @@ def slice_quality(
             tuple(notes),
         )
     if failing:
+        beyond = " beyond chance" if confidence > 0 else ""
         return CheckResult(
             CHECK,
             "fail",
-            f"{len(failing)} of {len(values)} judged slices below the requirement: {method}",
+            f"{len(failing)} of {len(values)} judged slices below the requirement{beyond}: "
+            f"{method}",
             table,
             "model-6",
             metrics,
