@@ -29,7 +29,7 @@ class Param:
     """One tunable parameter of a check: its TOML type, default and meaning."""
 
     name: str
-    kind: str  # number | integer | string | bool | strings
+    kind: str  # number | integer | string | bool | strings | datetime | table
     default: Any
     help: str
     lo: float = 0.0
@@ -176,6 +176,8 @@ def _param_value(reader: TableReader, p: Param) -> Any:
         return reader.string(p.name)
     if p.kind == "bool":
         return reader.boolean(p.name)
+    if p.kind == "datetime":
+        return reader.when(p.name)
     if p.kind == "strings":
         return reader.strings(p.name)
     if p.kind == "table":

@@ -621,11 +621,14 @@ def run_monitor_6(ctx: CheckContext) -> CheckResult:
     current = measure_prediction_performance(model_.predict, X, seed=0, clock=ctx.params["clock"])
     store = ctx.history()
     history: dict[str, list[Any]] = {}
+    since = ctx.params["baseline_since"]
+    dropped = 0
     if store is not None:
         for name in current:
-            history[name] = list(
-                store.metric_series(name, PERF_LABELS, limit=ctx.params["leak_window"])
-            )
+            series = store.metric_series(name, PERF_LABELS, limit=ctx.params["leak_window"])
+            kept = [p for p in series if since is None or p.created >= since]
+            dropped = max(dropped, len(series) - len(kept))
+            history[name] = kept
     result = check_performance_history(
         current,
         history,
@@ -644,7 +647,12 @@ def run_monitor_6(ctx: CheckContext) -> CheckResult:
         result.table,
         "monitor-6",
         {**result.metrics, **{k: float(v) for k, v in current.items()}},
-        result.notes,
+        result.notes
+        + (
+            (f"baseline_since {since:%Y-%m-%d %H:%M} UTC: {dropped} earlier run(s) not compared",)
+            if since is not None
+            else ()
+        ),
     )
 
 
@@ -1108,6 +1116,12 @@ CHECKS: tuple[BuiltinCheck, ...] = (
             Param("leak_window", "integer", 20, "runs the slow-leak trend is fitted on", 3),
             Param("leak_min_runs", "integer", 10, "runs needed for a slow-leak verdict", 3),
             Param("leak_tolerance", "number", 0.2, "allowed relative drift over the leak window"),
+            Param(
+                "baseline_since",
+                "datetime",
+                None,
+                "compare only with runs from this date on (after an accepted change in speed)",
+            ),
         ),
     ),
     BuiltinCheck(

@@ -153,6 +153,24 @@ def test_monitor_6_flags_a_model_slowed_on_purpose(project, monkeypatch):
     assert slow.ret == 1
     slow.stdout.fnmatch_lines(["*FAIL: performance regressed: latency_*(dramatic regression)*"])
 
+    # The slowdown is accepted (a bigger model): from the day after, compare only with runs
+    # since then. The runs before are left out, so the check waits for new history...
+    monkeypatch.setenv("MLTESTSCORE_TODAY", "2100-01-02")
+    p = project(
+        "[tool.mltestscore.checks.monitor-6]\nmin_history = 2\nsample = 200\n"
+        "baseline_since = 2100-01-02\n"
+    )
+    accepted = p.runpytest(*args)
+    assert accepted.ret == 0
+    accepted.stdout.fnmatch_lines(["*needs at least 2 earlier run(s)*"])
+    p.runpytest(*args)
+    p.runpytest(*args)
+    # ...and then judges the slow model against its own runs: steady, no regression
+    steady = p.runpytest(*args)
+    assert steady.ret == 0, steady.stdout.str()
+    items = {i["id"]: i for s in _report(p)["sections"] for i in s["items"]}
+    assert items["monitor-6"]["status"] == "automated"
+
 
 SLO_ASSETS = """
 import numpy as np
