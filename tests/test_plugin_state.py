@@ -471,3 +471,13 @@ min_labels = 100
                 f" number of at least 1, got {shown}*"
             ]
         )
+
+
+def test_monitor_6_baseline_since_must_be_a_toml_date(project):
+    p = project('[tool.mltestscore.checks.monitor-6]\nbaseline_since = "last week"\n')
+    result = p.runpytest(ML_SCORE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "[tool.mltestscore.checks.monitor-6] baseline_since: expected a TOML date or datetime "
+        "such as 2026-10-01 (write it unquoted)" in result.stderr.str()
+    )
