@@ -93,6 +93,26 @@ def test_engine_matches_local(pytester, engine):
     assert distributed == local  # ...identically, message for message
 
 
+def test_engine_under_xdist(pytester, engine):
+    """Each xdist worker profiles on the engine (a Spark worker starts its own JVM, whose
+    output goes to a log file, not into the test reports)."""
+    pytest.importorskip("xdist")
+    _write(pytester.path / "train", 2000, 0)
+    _write(pytester.path / "serve", 2000, 1, shift=0.5)
+    pytester.makepyprojecttoml(_config("local"))
+    assert pytester.runpytest_subprocess(ML_SCORE_FREEZE_SCHEMA).ret == 0
+    pytester.makepyprojecttoml(_config(engine))
+    result = pytester.runpytest_subprocess(ML_SCORE, "-n", "2", "-k", "monitor-2 or monitor-3")
+    assert result.ret == 1
+    # both checks reached a verdict: the shift in x drifts (monitor-3) but stays within the
+    # schema's ranges at this size (monitor-2)
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "1 of 3 columns drifted (x)" in out
+    for noise in ("log4j", "WARN ", "Traceback"):
+        assert noise not in out, noise
+
+
 def test_unreachable_scheduler_names_the_address(pytester, engine):
     address = "spark://127.0.0.1:9" if engine == "spark" else "tcp://127.0.0.1:9"
     _write(pytester.path / "train", 500, 0)
