@@ -1,8 +1,8 @@
 """Benchmark: profiling + schema validation of serving data, against a numpy/pandas lower bound.
 
-    python benchmarks/profiling.py                      # 1M rows
-    python benchmarks/profiling.py --rows 1000000 10000000
-    python benchmarks/profiling.py --peers              # also pandera, from benchmarks/_venv_peers
+    python benchmarks/profile.py                      # 1M rows
+    python benchmarks/profile.py --rows 1000000 10000000
+    python benchmarks/profile.py --peers              # also pandera, from benchmarks/_venv_peers
 
 Data: 20 numeric + 5 categorical columns (``benchmarks/_gen.py``), training and serving samples
 from the same distribution, written to Parquet in ``benchmarks/_data/`` (made once, gitignored).
@@ -39,10 +39,24 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+# This file is named like the stdlib ``profile`` module (which cProfile imports): keep its folder
+# off the import path so that ``import profile`` finds the stdlib, and load _gen by its path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-import _gen  # noqa: E402
+
+def _load_gen() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_gen", HERE / "_gen.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_gen"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_gen = _load_gen()
 
 BINS = 8192
 
