@@ -197,11 +197,10 @@ def bad_labels(): return _frames(0.5)[1]
 """
 
 
-@pytest.mark.parametrize(("kind", "ret"), [("good", 0), ("bad", 1)])
-def test_slo_over_delayed_labels(pytester, kind, ret):
+def _slo_project(pytester: pytest.Pytester, kind: str) -> str:
+    """Write the SLO assets; the pyproject.toml text of a recall SLO over their ``kind`` data."""
     pytester.makepyfile(slo_assets=SLO_ASSETS)
-    pytester.makepyprojecttoml(
-        f"""
+    return f"""
 [tool.pytest.ini_options]
 pythonpath = ["."]
 [tool.mltestscore]
@@ -222,7 +221,11 @@ min = 0.9
 window = "30d"
 min_labels = 100
 """
-    )
+
+
+@pytest.mark.parametrize(("kind", "ret"), [("good", 0), ("bad", 1)])
+def test_slo_over_delayed_labels(pytester, kind, ret):
+    pytester.makepyprojecttoml(_slo_project(pytester, kind))
     result = pytester.runpytest(ML_SCORE, "-k", "slo", "-v")
     assert result.ret == ret
     result.stdout.fnmatch_lines(
@@ -429,28 +432,7 @@ def test_drift_against_the_previous_runs_serving_profile(project, tmp_path):
 def test_slo_min_support_is_read_and_validated(pytester):
     """min_support reaches the check (a floor above any window's positives: unknown, skipped)
     and a bad value is a usage error naming the file, the key and what was expected."""
-    pytester.makepyfile(slo_assets=SLO_ASSETS)
-    head = """
-[tool.pytest.ini_options]
-pythonpath = ["."]
-[tool.mltestscore]
-history = false
-[tool.mltestscore.datasets.predictions]
-load = "slo_assets:good_predictions"
-id = "rid"
-timestamp = "served_at"
-prediction = "pred"
-[tool.mltestscore.datasets.labels]
-load = "slo_assets:good_labels"
-id = "rid"
-target = "label"
-timestamp = "arrived"
-[tool.mltestscore.slo.recall]
-metric = "recall"
-min = 0.9
-window = "30d"
-min_labels = 100
-"""
+    head = _slo_project(pytester, "good")
     # 12 predictions a day, half of them positive: a 30-day window holds about 180 positives
     pytester.makepyprojecttoml(head + "min_support = 1000\n")
     result = pytester.runpytest(ML_SCORE, "-k", "slo", "-v", "-rs")
