@@ -197,12 +197,23 @@ def dramatic_regression(
         )
     hist = np.array([v for v, _ in finite])
     span = _span([r for _, r in finite])
-    if np.all(hist > 0) and np.all(repeats > 0):
-        return _dramatic_ratio(
-            check, metric, span, hist, repeats, worse, rel_tolerance, noise_k, abs_tolerance, notes
-        )
-    return _dramatic_difference(
-        check, metric, span, hist, repeats, worse, rel_tolerance, noise_k, abs_tolerance, notes
+    judge = _dramatic_ratio if np.all(hist > 0) and np.all(repeats > 0) else _dramatic_difference
+    baseline, value, threshold, how, regressed, noise = judge(
+        hist, repeats, worse, rel_tolerance, noise_k, abs_tolerance
+    )
+    return _verdict_result(
+        check,
+        metric,
+        span,
+        baseline,
+        value,
+        threshold,
+        how,
+        worse,
+        regressed,
+        noise,
+        hist.size,
+        notes,
     )
 
 
@@ -251,18 +262,19 @@ def _verdict_result(
     )
 
 
+# What a dramatic-regression rule decides: baseline, this run's value, the limit, how the limit
+# was set, whether it regressed, and the noise measured.
+_Judged = tuple[float, float, float, str, bool, float]
+
+
 def _dramatic_ratio(
-    check: str,
-    metric: str,
-    span: str,
     hist: np.ndarray,
     repeats: np.ndarray,
     worse: Worse,
     rel_tolerance: float,
     noise_k: float,
     abs_tolerance: float,
-    notes: list[str],
-) -> CheckResult:
+) -> _Judged:
     """Positive metrics (latency, throughput, memory) vary by factors: judge on a log scale."""
     log_hist, log_now = np.log(hist), np.log(repeats)
     center = float(np.median(log_hist))
@@ -286,34 +298,17 @@ def _dramatic_ratio(
     how = f"median x {threshold / baseline:.3g}, set by {rule}"
     if abs_tolerance:
         how += f"; and at least {abs_tolerance:g} away"
-    return _verdict_result(
-        check,
-        metric,
-        span,
-        baseline,
-        value,
-        threshold,
-        how,
-        worse,
-        regressed,
-        noise,
-        hist.size,
-        notes,
-    )
+    return baseline, value, threshold, how, regressed, noise
 
 
 def _dramatic_difference(
-    check: str,
-    metric: str,
-    span: str,
     hist: np.ndarray,
     repeats: np.ndarray,
     worse: Worse,
     rel_tolerance: float,
     noise_k: float,
     abs_tolerance: float,
-    notes: list[str],
-) -> CheckResult:
+) -> _Judged:
     """Metrics that can be zero or negative: judge differences on the original scale."""
     baseline, value = float(np.median(hist)), float(np.median(repeats))
     noise = max(_robust_sd(hist), MEDIAN_SE * _robust_sd(repeats) / math.sqrt(repeats.size))
@@ -326,20 +321,7 @@ def _dramatic_difference(
     threshold = baseline + width if worse == "higher" else baseline - width
     regressed = value > threshold if worse == "higher" else value < threshold
     how = f"median {'+' if worse == 'higher' else '-'} {width:.4g}, set by {rule}"
-    return _verdict_result(
-        check,
-        metric,
-        span,
-        baseline,
-        value,
-        threshold,
-        how,
-        worse,
-        regressed,
-        noise,
-        hist.size,
-        notes,
-    )
+    return baseline, value, threshold, how, regressed, noise
 
 
 def slow_leak(
