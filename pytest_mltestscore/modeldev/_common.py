@@ -7,7 +7,7 @@ rubric item. Frame and column arguments are checked with :mod:`pytest_mltestscor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -176,6 +176,13 @@ def check_bootstrap(n_bootstrap: int, confidence: float) -> None:
         raise ValueError(f"confidence must be at least 0 and below 1, got {confidence!r}")
 
 
+def bootstrap_indices(n: int, n_bootstrap: int, seed: int) -> Iterator[npt.NDArray[np.int64]]:
+    """``n_bootstrap`` seeded resamples (row indices, with replacement) of ``n`` rows."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_bootstrap):
+        yield rng.integers(0, n, n)
+
+
 def bootstrap_scores(
     metric: Metric,
     y: npt.NDArray[Any],
@@ -190,11 +197,8 @@ def bootstrap_scores(
     ``out`` is the model output already computed for these rows, so nothing is re-predicted.
     A resample on which the metric is undefined (one class for AUC) gives NaN.
     """
-    rng = np.random.default_rng(seed)
-    n = len(y)
     values = np.full(n_bootstrap, np.nan)
-    for b in range(n_bootstrap):
-        idx = rng.integers(0, n, n)
+    for b, idx in enumerate(bootstrap_indices(len(y), n_bootstrap, seed)):
         value = try_score(metric, y[idx], out[idx], classes, positive)
         if value is not None:
             values[b] = value

@@ -24,6 +24,8 @@ from ..metrics import Metric
 from ..modeling import classes_of, infer_task
 from ..result import CheckResult, Table
 from ._common import (
+    bootstrap_indices,
+    check_bootstrap,
     check_fraction,
     check_positive,
     gain,
@@ -32,6 +34,7 @@ from ._common import (
     model_input,
     n_rows,
     outputs,
+    percentile_interval,
     positive_for,
     resolve_metric,
     score,
@@ -262,11 +265,8 @@ def _paired_bootstrap(
     positive: object,
 ) -> npt.NDArray[np.float64]:
     """Resampled differences (model gain over each baseline); NaN where the metric is undefined."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
     diffs = np.full((n_bootstrap, len(others)), np.nan)
-    for b in range(n_bootstrap):
-        idx = rng.integers(0, n, n)
+    for b, idx in enumerate(bootstrap_indices(len(y), n_bootstrap, seed)):
         yb = y[idx]
         try:
             mv = score(metric, yb, model_out[0][idx], model_out[1], positive)
@@ -301,11 +301,7 @@ def simpler_model_not_better(
     above ``margin`` (in metric units). Skips with fewer than ``min_rows`` labelled held-out rows.
     ``baseline_strength`` is the logistic ``C`` or the ridge ``alpha`` of the linear baseline.
     """
-    check_positive("n_bootstrap", n_bootstrap)
-    if n_bootstrap < 100:
-        raise ValueError(
-            f"n_bootstrap must be at least 100 for a stable interval, got {n_bootstrap}"
-        )
+    check_bootstrap(n_bootstrap, confidence)
     check_fraction("confidence", confidence)
     check_positive("top_k_features", top_k_features)
     check_positive("min_rows", min_rows)
@@ -350,7 +346,6 @@ def simpler_model_not_better(
     base_values = [score(met, yho, *o, positive) for o in base_outs]
     diffs = _paired_bootstrap(met, yho, model_out, base_outs, n_bootstrap, seed, positive)
 
-    alpha = 1.0 - confidence
     pct = f"{confidence * 100:g}%"
     rows = []
     metrics: dict[str, float] = {"model_value": model_value}
@@ -372,7 +367,7 @@ def simpler_model_not_better(
                 rubric_id="model-5",
                 notes=tuple(notes),
             )
-        lo, hi = (float(q) for q in np.quantile(d, [alpha / 2, 1 - alpha / 2]))
+        lo, hi = percentile_interval(d, confidence)
         lows.append(lo)
         diff = gain(met, model_value, value)
         ok = lo > margin
