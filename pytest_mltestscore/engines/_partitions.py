@@ -9,12 +9,12 @@ profile of the same rows. The Dask and Spark engines differ only in how they sch
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..profiles import DatasetProfile, profile_chunks
+from ..profiles import DatasetProfile, _check_settings, profile_chunks
 from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, ReaderError, detect_format
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def settings(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Settings:
     """Checked task settings (a ``ValueError`` names the bad argument)."""
+    _check_settings(bins, max_categories)  # on the driver: fail before a cluster is involved
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
@@ -54,6 +55,16 @@ def settings(
         bins,
         max_categories,
     )
+
+
+def check_merge(reference: object, split_every: object) -> None:
+    """The arguments every engine takes for the merge: a reference profile and the tree's fan-in."""
+    if reference is not None and not isinstance(reference, DatasetProfile):
+        raise ValueError(
+            f"reference must be a DatasetProfile or None, got {type(reference).__name__}"
+        )
+    if not isinstance(split_every, int) or isinstance(split_every, bool) or split_every < 2:
+        raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
 
 
 @dataclass(frozen=True)
@@ -130,15 +141,24 @@ def profile_partition(
     return profile.to_dict()
 
 
+def profile_frames(
+    frames: Iterable[pd.DataFrame], reference: DatasetProfile | None, s: Settings
+) -> DatasetProfile:
+    """The profile of frames already in memory (a dask partition, Spark's Arrow batches)."""
+    return profile_chunks(
+        (df.drop(columns=[c for c in s.drop if c in df.columns]) for df in frames),
+        reference,
+        columns=s.columns,
+        bins=s.bins,
+        max_categories=s.max_categories,
+    )
+
+
 def profile_frame_partition(
     df: pd.DataFrame, reference: DatasetProfile | None, s: Settings
 ) -> dict[str, Any]:
     """Task: the profile of one partition of a dask DataFrame, as a JSON-safe dict."""
-    if s.drop:
-        df = df.drop(columns=[c for c in s.drop if c in df.columns])
-    return profile_chunks(
-        [df], reference, columns=s.columns, bins=s.bins, max_categories=s.max_categories
-    ).to_dict()
+    return profile_frames([df], reference, s).to_dict()
 
 
 def merge_profiles(*parts: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile, _check_settings
+from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile
 from ..readers import DEFAULT_CHUNK_ROWS, resolve_paths
 from . import EngineError, MissingEngineError
 from ._partitions import (
     Settings,
+    check_merge,
     first_line,
     merge_profiles,
     partitions,
@@ -108,15 +109,10 @@ def _check_common(
     reference: DatasetProfile | None,
     scheduler: Any,
     split_every: int,
-    bins: int,
-    max_categories: int,
     connect_timeout: float,
     timeout: float | None,
 ) -> None:
-    if reference is not None and not isinstance(reference, DatasetProfile):
-        raise ValueError(
-            f"reference must be a DatasetProfile or None, got {type(reference).__name__}"
-        )
+    check_merge(reference, split_every)
     if scheduler is not None and not isinstance(scheduler, str) and not _is_client(scheduler):
         raise ValueError(
             "scheduler must be None, a scheduler address such as 'tcp://host:8786', one of "
@@ -124,9 +120,6 @@ def _check_common(
         )
     if isinstance(scheduler, str) and not scheduler.strip():
         raise ValueError("scheduler must not be an empty string (use None for the default)")
-    if not isinstance(split_every, int) or isinstance(split_every, bool) or split_every < 2:
-        raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
-    _check_settings(bins, max_categories)  # on the driver: fail before the cluster is involved
     if not connect_timeout > 0:
         raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
     if timeout is not None and not timeout > 0:
@@ -165,7 +158,7 @@ def profile_dask(
     scheduler address (``tcp://host:8786``) to connect to for this call.
     ``reference``, ``bins`` and ``max_categories`` mean what they mean for ``profile_chunks``.
     """
-    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout, timeout)
+    _check_common(reference, scheduler, split_every, connect_timeout, timeout)
     settings = checked_settings(columns, drop, bins, max_categories, fmt, chunk_rows)
     _import_dask()
     files = [f.resolve() for f in resolve_paths(paths, root)]
@@ -200,7 +193,7 @@ def profile_dask_dataframe(
     selected on the dask frame first, so a Parquet source reads only those. Note that dask
     converts text to ``string[pyarrow]`` by default, which the profile records as the dtype.
     """
-    _check_common(reference, scheduler, split_every, bins, max_categories, connect_timeout, timeout)
+    _check_common(reference, scheduler, split_every, connect_timeout, timeout)
     _import_dask()
     import dask.dataframe as dd
 

@@ -46,15 +46,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile, _check_settings
+from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile
 from ..readers import DEFAULT_CHUNK_ROWS, ReaderError, resolve_paths
 from . import EngineError, MissingEngineError
 from ._partitions import (
     Partition,
     Settings,
+    check_merge,
     first_line,
     merge_profiles,
     partitions,
+    profile_frames,
     profile_partition,
 )
 from ._partitions import (
@@ -254,25 +256,16 @@ def _frame_task(
         import pandas as pd
         from pyspark import TaskContext
 
-        from ..profiles import profile_chunks
+        rows = 0
 
-        seen = False
-
-        def frames() -> Iterator[pd.DataFrame]:
-            nonlocal seen
+        def counted() -> Iterator[pd.DataFrame]:
+            nonlocal rows
             for batch in batches:
-                if len(batch):
-                    seen = True
-                    yield batch.drop(columns=[c for c in settings.drop if c in batch.columns])
+                rows += len(batch)
+                yield batch
 
-        profile = profile_chunks(
-            frames(),
-            _reference(reference),
-            columns=settings.columns,
-            bins=settings.bins,
-            max_categories=settings.max_categories,
-        )
-        if seen:  # an empty partition adds nothing (and knows no column types)
+        profile = profile_frames(counted(), _reference(reference), settings)
+        if rows:  # an empty partition adds nothing (and its batches carry no column types)
             context = TaskContext.get()
             index = context.partitionId() if context is not None else 0
             yield pd.DataFrame({"partition": [index], "profile": [json.dumps(profile.to_dict())]})
@@ -308,16 +301,6 @@ def _tree(rdd: Any, count: int, split_every: int) -> dict[str, Any] | None:
 # Public API
 
 
-def _check_common(reference: Any, split_every: int, bins: int, max_categories: int) -> None:
-    if reference is not None and not isinstance(reference, DatasetProfile):
-        raise ValueError(
-            f"reference must be a DatasetProfile or None, got {type(reference).__name__}"
-        )
-    if not isinstance(split_every, int) or isinstance(split_every, bool) or split_every < 2:
-        raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
-    _check_settings(bins, max_categories)
-
-
 def profile_spark(
     paths: str | Path | Sequence[str | Path],
     *,
@@ -342,7 +325,7 @@ def profile_spark(
     SparkSession to use; ``master``: the master of the session to start when none is active
     (``local[2]``, ``spark://host:7077``, ``yarn``, ...); give at most one of them.
     """
-    _check_common(reference, split_every, bins, max_categories)
+    check_merge(reference, split_every)
     settings = checked_settings(columns, drop, bins, max_categories, fmt, chunk_rows)
     _import_pyspark()
     files = [f.resolve() for f in resolve_paths(paths, root)]
@@ -380,7 +363,7 @@ def profile_spark_dataframe(
     DataFrame first, so a Parquet source reads only those; the profile is of the pandas frames
     Spark's Arrow conversion gives (see the module's notes on types).
     """
-    _check_common(reference, split_every, bins, max_categories)
+    check_merge(reference, split_every)
     _import_pyspark()
     from pyspark.sql import DataFrame
 
