@@ -304,8 +304,8 @@ def never_tested(x):
 """
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
-def test_data_7_feature_coverage(pytester, workers):
+def _data_7_project(pytester: pytest.Pytester, workers: list[str]) -> None:
+    """A feature module and a config asking 70% line coverage of it (data-7)."""
     if workers:
         pytest.importorskip("xdist")
     pytest.importorskip("coverage")
@@ -315,6 +315,11 @@ def test_data_7_feature_coverage(pytester, workers):
         '[tool.mltestscore]\nhistory = false\nfeature_modules = ["my_features"]\n'
         "[tool.mltestscore.checks.data-7]\nmin_coverage = 70\n"
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_data_7_feature_coverage(pytester, workers):
+    _data_7_project(pytester, workers)
     pytester.makepyfile(
         test_f="""
         import my_features
@@ -344,15 +349,7 @@ def test_data_7_feature_coverage(pytester, workers):
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
 def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
     """-k and -x measure less feature code than the suite covers: skipped, never failed."""
-    if workers:
-        pytest.importorskip("xdist")
-    pytest.importorskip("coverage")
-    pytester.makepyfile(my_features=FEATURES)
-    pytester.makepyprojecttoml(
-        '[tool.pytest.ini_options]\npythonpath = ["."]\n'
-        '[tool.mltestscore]\nhistory = false\nfeature_modules = ["my_features"]\n'
-        "[tool.mltestscore.checks.data-7]\nmin_coverage = 70\n"
-    )
+    _data_7_project(pytester, workers)
     pytester.makepyfile(
         test_f="""
         import my_features
@@ -378,6 +375,18 @@ def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
     assert items["data-7"]["tests"] == [
         {"nodeid": "mltestscore::data-7::feature-coverage", "outcome": "skipped"}
     ]
+    # a session stopped at its first failure is partial too
+    pytester.makepyfile(test_e="def test_early(): assert False\n")
+    stopped = pytester.runpytest_subprocess(
+        ML_SCORE, f"{ML_SCORE_REPORT}=json:r.json", "-x", *workers
+    )
+    # xdist reports the stop as an interruption
+    assert stopped.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
+    stopped.stdout.fnmatch_lines(
+        ["*data-7 feature code coverage not judged: a partial run (the session stopped early*"]
+    )
+    items = {i["id"]: i for s in _report(pytester)["sections"] for i in s["items"]}
+    assert items["data-7"]["tests"][0]["outcome"] == "skipped"
 
 
 def test_monitor_1_dependency_lock(project):
