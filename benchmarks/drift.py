@@ -91,10 +91,10 @@ def scipy_flags(train: Any, serve: Any, alpha: float = 0.05) -> list[str]:
 
 def ours(train_source: Any, serve_source: Any, streamed: bool) -> dict[str, Any]:
     """Profile both, drift between them, and the serving sample against the training schema."""
-    from pytest_mltestscore.drift import check_drift
+    from pytest_mltestscore.checks.data.schema import infer_schema, validate
+    from pytest_mltestscore.checks.monitor.drift import check_drift
     from pytest_mltestscore.profiles import profile_chunks, profile_frame
     from pytest_mltestscore.readers import iter_chunks
-    from pytest_mltestscore.schema import infer_schema, validate
 
     if streamed:
         ref = profile_chunks(iter_chunks(train_source))

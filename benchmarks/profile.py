@@ -87,9 +87,9 @@ def lower_bound_frame(df: Any, ranges: dict[str, tuple[float, float]]) -> dict[s
 
 def training_reference() -> tuple[Any, Any, dict[str, tuple[float, float]]]:
     """Training profile (streamed from Parquet), its schema and its numeric ranges."""
+    from pytest_mltestscore.checks.data.schema import infer_schema
     from pytest_mltestscore.profiles import profile_chunks
     from pytest_mltestscore.readers import iter_chunks
-    from pytest_mltestscore.schema import infer_schema
 
     ref = profile_chunks(iter_chunks(_gen.dataset("training", ROWS)))
     ranges = {
@@ -105,9 +105,9 @@ def training_reference() -> tuple[Any, Any, dict[str, tuple[float, float]]]:
 
 
 def worker(config: str, repeat: int) -> dict[str, Any]:
+    from pytest_mltestscore.checks.data.schema import infer_schema, validate
     from pytest_mltestscore.profiles import profile_chunks, profile_frame
     from pytest_mltestscore.readers import iter_chunks
-    from pytest_mltestscore.schema import infer_schema, validate
 
     serving = _gen.dataset("serving", ROWS)
     info: dict[str, Any] = {}

@@ -29,7 +29,7 @@ def main() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from pytest_mltestscore.modeldev import slice_quality
+    from pytest_mltestscore.checks.model.slices import slice_quality
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.5, random_state=0, stratify=y)

@@ -9,7 +9,7 @@ hypothesis run of ``--examples`` (200) examples, generate phase only, no databas
 for frames of ``--rows`` (10) rows and for single rows; each the best of ``--repeat`` runs, so
 the figure includes hypothesis' own per-example cost, as a property test pays it.
 
-* ours: ``pytest_mltestscore.strategies.data_frames`` / ``rows``;
+* ours: ``pytest_mltestscore.checks.infra.strategies.data_frames`` / ``rows``;
 * pandera (``--peers``): ``DataFrameSchema.strategy(size=...)`` for the equivalent pandera
   schema (``in_range`` and ``isin`` checks, ``nullable`` where the schema allows nulls), run in
   ``benchmarks/_venv_peers`` (created on first use with ``pip install pandera hypothesis pandas
@@ -46,8 +46,8 @@ def our_schema() -> Any:
     sys.path.insert(0, str(HERE.parent))
     import _gen
 
+    from pytest_mltestscore.checks.data.schema import infer_schema
     from pytest_mltestscore.profiles import profile_frame
-    from pytest_mltestscore.schema import infer_schema
 
     return infer_schema(profile_frame(_gen.frame(20_000, seed=0)))
 
@@ -105,8 +105,8 @@ def time_strategy(strategy: Any, examples: int, repeat: int) -> dict[str, Any]:
 def measure_ours(
     schema: Any, examples: int, rows: int, repeat: int, pandera_schema: Any = None
 ) -> dict[str, Any]:
-    from pytest_mltestscore.strategies import data_frames
-    from pytest_mltestscore.strategies import rows as row_strategy
+    from pytest_mltestscore.checks.infra.strategies import data_frames
+    from pytest_mltestscore.checks.infra.strategies import rows as row_strategy
 
     frames = time_strategy(data_frames(schema, min_rows=rows, max_rows=rows), examples, repeat)
     single = time_strategy(row_strategy(schema), examples, repeat)
@@ -169,7 +169,7 @@ def versions() -> dict[str, str]:
 
 def worker(args: argparse.Namespace) -> None:
     """Measure in this process and print one JSON line (used in the peers venv)."""
-    from pytest_mltestscore.schema import Schema
+    from pytest_mltestscore.checks.data.schema import Schema
 
     schema = Schema.load(args.schema)
     spec = spec_of(schema)

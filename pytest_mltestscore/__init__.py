@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from . import _moved
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__"]
+
+_moved.install()  # the first layout's import paths (pytest_mltestscore.modeldev...) keep working

@@ -9,180 +9,20 @@ keeps their profiles, so that every data check reads a dataset at most once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError, TableReader
+from .settings import DatasetSpec, ModelSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .profiles import DatasetProfile
 
-MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created"]
-DATASET_KEYS = [
-    "path",
-    "load",
-    "format",
-    "target",
-    "prediction",
-    "id",
-    "timestamp",
-    "features",
-    "sample",
-    "seed",
-    "chunk_rows",
-    "engine",
-    "scheduler",
-    "master",
-]
-ENGINES = ["local", "dask", "spark"]
-FORMATS = ["csv", "parquet", "jsonl"]
-WELL_KNOWN_MODELS = ("default", "previous")
-WELL_KNOWN_DATASETS = ("training", "serving", "validation")
-
 
 class AssetError(Exception):
     """A configured model or dataset could not be loaded; the message names key and file."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    key: str
-    load: str | None = None
-    path: Path | None = None
-    trusted: bool = False
-    predict: str | None = None
-    version: str | None = None
-    created: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    key: str
-    path: str | None = None
-    load: str | None = None
-    format: str | None = None
-    target: str | None = None
-    prediction: str | None = None
-    id: str | None = None
-    timestamp: str | None = None
-    features: tuple[str, ...] | None = None
-    sample: int | None = None
-    seed: int = 0
-    chunk_rows: int = 1_000_000
-    engine: str = "local"
-    scheduler: str | None = None
-    master: str | None = None
-
-    @property
-    def role_columns(self) -> tuple[str, ...]:
-        """The non-feature columns this spec names (target, prediction, id, timestamp)."""
-        return tuple(c for c in (self.id, self.timestamp, self.target, self.prediction) if c)
-
-
-def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
-    models = {}
-    for name, sub in reader.tables().items():
-        sub.check_keys(MODEL_KEYS)
-        load, path = sub.string("load"), sub.string("path")
-        if (load is None) == (path is None):
-            raise ConfigError(
-                f"{sub.where('load')}: give exactly one of 'load' (an import path such as "
-                "'mypkg.model:build') or 'path' (a model file such as 'models/model.skops')"
-            )
-        if load is not None and (
-            load.count(":") != 1 or load.startswith(":") or load.endswith(":")
-        ):
-            raise sub.fail("load", "an import path 'package.module:callable'", load)
-        models[name] = ModelSpec(
-            name=name,
-            key=sub.prefix,
-            load=load,
-            path=None if path is None else root / path,
-            trusted=bool(sub.boolean("trusted")),
-            predict=sub.string("predict"),
-            version=sub.string("version"),
-            created=sub.when("created"),
-        )
-    return models
-
-
-def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
-    datasets = {}
-    for name, sub in reader.tables().items():
-        sub.check_keys(DATASET_KEYS)
-        path, load = sub.string("path"), sub.string("load")
-        if (load is None) == (path is None):
-            raise ConfigError(
-                f"{sub.where('path')}: give exactly one of 'path' (a CSV, Parquet or JSON Lines "
-                "file, or a glob of them) or 'load' (an import path returning a DataFrame)"
-            )
-        fmt = sub.string("format")
-        if fmt is not None and fmt not in FORMATS:
-            raise sub.fail("format", f"one of {', '.join(FORMATS)}", fmt)
-        features = sub.strings("features")
-        engine = sub.string("engine") or "local"
-        if engine not in ENGINES:
-            raise sub.fail("engine", f"one of {', '.join(ENGINES)}", engine)
-        if engine in ("dask", "spark") and path is None:
-            raise ConfigError(
-                f"{sub.where('engine')}: the {engine} engine reads files: give a path"
-            )
-        scheduler = sub.string("scheduler")
-        if scheduler is not None and engine != "dask":
-            raise ConfigError(
-                f"{sub.where('scheduler')}: only the dask engine takes a scheduler"
-                + (" (Spark's is called master)" if engine == "spark" else "")
-            )
-        master = sub.string("master")
-        if master is not None and engine != "spark":
-            raise ConfigError(f"{sub.where('master')}: only the spark engine takes a master")
-        spec = DatasetSpec(
-            name=name,
-            key=sub.prefix,
-            path=path,
-            load=load,
-            format=fmt,
-            target=sub.string("target"),
-            prediction=sub.string("prediction"),
-            id=sub.string("id"),
-            timestamp=sub.string("timestamp"),
-            features=features,
-            sample=sub.integer("sample", 1),
-            seed=sub.integer("seed", 0) or 0,
-            chunk_rows=sub.integer("chunk_rows", 1000) or 1_000_000,
-            engine=engine,
-            scheduler=scheduler,
-            master=master,
-        )
-        overlap = set(features or ()) & set(spec.role_columns)
-        if overlap:
-            raise ConfigError(
-                f"{sub.where('features')}: {', '.join(sorted(overlap))} is also named as target, "
-                "prediction, id or timestamp"
-            )
-        datasets[name] = spec
-    return datasets
-
-
-def _file_digest(paths: list[Path]) -> str:
-    """A content fingerprint of the files (size, mtime, and the first and last MiB)."""
-    h = hashlib.sha256()
-    for p in paths:
-        st = p.stat()
-        h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}".encode())
-        with p.open("rb") as fh:
-            h.update(fh.read(1 << 20))
-            if st.st_size > 2 << 20:
-                fh.seek(-(1 << 20), 2)
-                h.update(fh.read())
-    return h.hexdigest()
 
 
 class Assets:
@@ -217,7 +57,7 @@ class Assets:
         return self._models[name]
 
     def _load_model(self, spec: ModelSpec) -> Any:
-        from .infra.loading import (
+        from .loading import (
             ArtifactError,
             ImportPathError,
             load_callable,
@@ -247,7 +87,7 @@ class Assets:
         if spec.created is not None:
             return spec.created, f"config:[{spec.key}] created"
         if spec.path is not None:
-            from .monitoring.staleness import artifact_created
+            from .loading import artifact_created
 
             return artifact_created(spec.path)
         raise AssetError(
@@ -295,7 +135,7 @@ class Assets:
         import pandas as pd
 
         if spec.load is not None:
-            from .infra.loading import ImportPathError, load_callable
+            from .loading import ImportPathError, load_callable
 
             try:
                 df = load_callable(spec.load)()

@@ -1,27 +1,37 @@
-"""The built-in checks: which rubric item each earns, the assets it needs, its parameters.
+"""What a built-in check declares, and what it sees when it runs.
 
-Each :class:`BuiltinCheck` is a pure function of a :class:`CheckContext` (the configured assets
-and the check's parameters from ``[tool.mltestscore.checks.ID]``) returning a
-:class:`~pytest_mltestscore.result.CheckResult`. The plugin collects one pytest item per check
-whose item is enabled; a check whose assets are not configured is collected and skipped with
-the reason, never silently absent.
+A built-in check is one function of a :class:`CheckContext` returning a
+:class:`~pytest_mltestscore.result.CheckResult`, declared beside it, in the module of its rubric
+section under ``pytest_mltestscore/checks/``, as a module-level :class:`BuiltinCheck`: the rubric
+item it earns, what it needs (predicates that say, in words, what is missing), its parameters
+(tuned under ``[tool.mltestscore.checks.ID]``) and, for the few that need them, capabilities:
+
+* ``session``: a :class:`SessionJudge` measured over the whole session and judged at its end
+  (not as a test item), with its measurements carried from xdist workers to the controller;
+* ``freeze``: a command (``pytest --ml-score-freeze-...``) that writes the checked-in file the
+  check compares against;
+* ``after_run``: extra JSON-safe properties a run leaves on its test report (for the history);
+* ``expand``: a template that becomes one check per configured entry (SLOs).
+
+The registry (:mod:`pytest_mltestscore.registry`) finds the declarations and validates their
+parameters; the pytest glue collects one item per check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .config import ConfigError, TableReader
 from .result import CheckResult
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .schema import Schema
+    import pandas as pd
 
-DEFAULT_SCHEMA_FILE = "mltestscore-schema.json"
+    from .assets import Assets
+    from .history import HistoryStore
+    from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -36,15 +46,19 @@ class Param:
     hi: float | None = None
 
 
+METRIC = Param("metric", "string", None, "quality metric (accuracy, roc_auc, log_loss, rmse...)")
+"""The ``metric`` parameter most model checks share."""
+
+
 @dataclass
 class CheckContext:
-    """What a running check sees: the assets, the schema path and its own parameters."""
+    """What a running check sees: the assets, the settings, its own parameters and the history."""
 
-    assets: Any
+    assets: Assets
     settings: Settings
     params: Mapping[str, Any]
     check_id: str = ""
-    history: Callable[[], Any] = lambda: None  # opens the run history store, or None
+    history: Callable[[], HistoryStore | None] = lambda: None  # opens the store, or None
 
     @property
     def root(self) -> Path:
@@ -55,30 +69,51 @@ class CheckContext:
         assert self.settings.schema_path is not None
         return self.settings.schema_path
 
-    def schema(self) -> Schema:
-        from .schema import Schema
+    # -- what checks feed the model ----------------------------------------------------------
+    def model_inputs(self, model_name: str, ds: str) -> pd.DataFrame:
+        """The dataset's columns the model was fitted on (``feature_names_in_``), else its
+        features."""
+        from .assets import AssetError
+        from .modeling import feature_names
 
-        if not self.schema_path.is_file():
-            raise MissingSchema(self.schema_path)
+        frame = self.assets.frame(ds)
+        names = feature_names(self.assets.model(model_name), self.assets.features(ds))
+        assert names is not None
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            spec = self.assets.dataset_spec(ds)
+            raise AssetError(
+                f"[{spec.key}]: the model {model_name!r} expects column(s) {', '.join(missing)}, "
+                "which the data lacks"
+            )
+        return frame[names]
+
+    def labelled(self, model_name: str, ds: str) -> tuple[pd.DataFrame, pd.Series]:
+        """Model inputs and labels of the rows of ``ds`` that carry a label."""
+        X = self.model_inputs(model_name, ds)
+        y = self.assets.y(ds)
+        keep = y.notna().to_numpy()
+        return X[keep], y[keep]
+
+    def holdout_name(self) -> str:
+        """The labelled held-out dataset: ``validation``, else ``serving``."""
+        return "validation" if "validation" in self.assets.datasets else "serving"
+
+    def fit_function(self) -> Callable[..., Any]:
+        """The configured ``[tool.mltestscore.training] fit`` callable."""
+        from .assets import AssetError
+        from .loading import ImportPathError, load_callable
+
+        assert self.settings.training_fit is not None
         try:
-            return Schema.load(self.schema_path)
-        except ValueError as exc:
-            raise SchemaUnreadable(f"{self.schema_path}: {exc}") from None
+            return load_callable(self.settings.training_fit)
+        except ImportPathError as exc:
+            raise AssetError(f"[tool.mltestscore.training] fit: {exc}") from None
 
 
-class MissingSchema(Exception):
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"no schema file at {path}; create it from the training data with "
-            "`pytest --ml-score-freeze-schema`, review it and commit it"
-        )
-
-
-class SchemaUnreadable(Exception):
-    pass
-
-
-Needs = Callable[[CheckContext], str | None]
+Needs = Callable[[CheckContext], "str | None"]
+"""A predicate on the context: None when met, else the reason (what to configure) in words.
+Its docstring's first line names the need in the README's table of checks."""
 
 
 def dataset(name: str, *, column: str | None = None) -> Needs:
@@ -97,6 +132,8 @@ def dataset(name: str, *, column: str | None = None) -> Needs:
 
 
 def model(name: str, *, artifact: bool = False) -> Needs:
+    """Needs model ``name`` (and with ``artifact``, loaded from a file rather than code)."""
+
     def need(ctx: CheckContext) -> str | None:
         spec = ctx.assets.models.get(name)
         if spec is None:
@@ -113,6 +150,8 @@ def model(name: str, *, artifact: bool = False) -> Needs:
 
 
 def setting(attr: str, key: str) -> Needs:
+    """Needs the setting ``attr`` (written ``key`` in ``[tool.mltestscore]``) to be non-empty."""
+
     def need(ctx: CheckContext) -> str | None:
         if getattr(ctx.settings, attr):
             return None
@@ -123,6 +162,8 @@ def setting(attr: str, key: str) -> Needs:
 
 
 def param(name: str, what: str) -> Needs:
+    """Needs the check's own parameter ``name``; ``what`` says what is missing without it."""
+
     def need(ctx: CheckContext) -> str | None:
         if ctx.params.get(name) is not None:
             return None
@@ -132,15 +173,80 @@ def param(name: str, what: str) -> Needs:
     return need
 
 
+def needs_holdout(ctx: CheckContext) -> str | None:
+    """labelled `validation` (or `serving`) dataset"""
+    for name in ("validation", "serving"):
+        spec = ctx.assets.datasets.get(name)
+        if spec is not None and spec.target is not None:
+            return None
+    return (
+        "no labelled held-out data: configure a 'validation' dataset (or 'serving') with a target"
+    )
+
+
+def needs_some_data(ctx: CheckContext) -> str | None:
+    """`training` or `serving` dataset"""
+    if "training" in ctx.assets.datasets or "serving" in ctx.assets.datasets:
+        return None
+    return "no 'training' or 'serving' dataset configured"
+
+
+def needs_history(ctx: CheckContext) -> str | None:
+    """run history (on by default)"""
+    if ctx.settings.history is None:
+        return "run history is off (history = false in [tool.mltestscore])"
+    return None
+
+
+class SessionJudge(Protocol):
+    """A check measured over the whole session and judged once at its end.
+
+    Created when the session is configured, in every process (before test modules are imported).
+    Under pytest-xdist each worker's :meth:`payload` (a JSON-safe value) reaches the controller,
+    which :meth:`receive` s it; the controller then calls :meth:`judge` once. ``partial`` names
+    why the run is not a whole run of the suite (tests deselected, the session stopped early),
+    or is None.
+    """
+
+    def payload(self) -> Any: ...
+
+    def receive(self, payload: Any) -> None: ...
+
+    def judge(self, partial: str | None) -> CheckResult: ...
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A command that writes the checked-in file a check compares against, then ends the run.
+
+    ``option`` is the command-line flag (its ``dest`` attribute on ``config.option`` must be
+    true for the command to run); ``run`` writes the file and returns what it did, in words.
+    Refusals are :class:`pytest.UsageError` s naming the option.
+    """
+
+    option: str
+    run: Callable[[CheckContext], str]
+
+
 @dataclass(frozen=True)
 class BuiltinCheck:
+    """The declaration of one built-in check (see the module docstring)."""
+
     rubric_id: str
     name: str
     summary: str
     needs: tuple[Needs, ...]
-    run: Callable[[CheckContext], CheckResult]
+    run: Callable[[CheckContext], CheckResult] | None = None
     params: tuple[Param, ...] = ()
-    collect: bool = True  # False: judged by the plugin over the session, not as a test item
+    session: Callable[[CheckContext], SessionJudge] | None = None
+    freeze: Freeze | None = None
+    after_run: Callable[[CheckContext], Sequence[tuple[str, object]]] | None = None
+    expand: Callable[[Settings], tuple[BuiltinCheck, ...]] | None = None
+
+    @property
+    def collect(self) -> bool:
+        """Collected as a test item (a session judge reports at the end of the run instead)."""
+        return self.session is None and self.expand is None
 
     def missing(self, ctx: CheckContext) -> list[str]:
         return [reason for need in self.needs if (reason := need(ctx)) is not None]
@@ -151,74 +257,3 @@ class BuiltinCheck:
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
-
-
-def all_checks(settings: Settings | None = None) -> tuple[BuiltinCheck, ...]:
-    """The static catalogue, plus one check per configured SLO."""
-    from .catalog import CHECKS, slo_checks
-
-    return CHECKS + (slo_checks(settings) if settings is not None else ())
-
-
-def checks_by_item() -> dict[str, list[BuiltinCheck]]:
-    out: dict[str, list[BuiltinCheck]] = {}
-    for check in all_checks():
-        out.setdefault(check.rubric_id, []).append(check)
-    return out
-
-
-def _param_value(reader: TableReader, p: Param) -> Any:
-    if p.kind == "number":
-        return reader.number(p.name, p.lo, p.hi)
-    if p.kind == "integer":
-        return reader.integer(p.name, int(p.lo))
-    if p.kind == "string":
-        return reader.string(p.name)
-    if p.kind == "bool":
-        return reader.boolean(p.name)
-    if p.kind == "datetime":
-        return reader.when(p.name)
-    if p.kind == "strings":
-        return reader.strings(p.name)
-    if p.kind == "table":
-        value = reader.table.get(p.name)
-        if value is not None and not isinstance(value, dict):
-            raise reader.fail(p.name, "a table", value)
-        return value
-    raise AssertionError(f"unknown parameter kind {p.kind!r}")
-
-
-def parse_check_params(
-    reader: TableReader, normalize: Callable[[str], str | None]
-) -> dict[str, dict[str, Any]]:
-    """Validate ``[tool.mltestscore.checks.ID]`` tables: known items, known keys, right types."""
-    by_item = checks_by_item()
-    out: dict[str, dict[str, Any]] = {}
-    for raw_id, sub in reader.tables().items():
-        item = normalize(raw_id)
-        if item is None or item not in by_item:
-            known = ", ".join(by_item)
-            what = "is not a rubric id" if item is None else "has no built-in check"
-            raise ConfigError(f"{reader.where(raw_id)}: {what}; built-in checks exist for: {known}")
-        params: dict[str, Any] = {"enabled": True}
-        allowed = ["enabled"]
-        for check in by_item[item]:
-            for p in check.params:
-                allowed.append(p.name)
-                params[p.name] = p.default
-        sub.check_keys(allowed)
-        for check in by_item[item]:
-            for p in check.params:
-                value = _param_value(sub, p)
-                if value is not None:
-                    params[p.name] = value
-        enabled = sub.boolean("enabled")
-        params["enabled"] = True if enabled is None else enabled
-        out[item] = params
-    return out
-
-
-def params_for(check: BuiltinCheck, configured: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    params = check.defaults()
-    params.update({k: v for k, v in configured.get(check.rubric_id, {}).items() if k != "enabled"})
-    return params

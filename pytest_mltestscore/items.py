@@ -6,11 +6,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .state import METRICS_PROPERTY
+
 if TYPE_CHECKING:
     from .builtin import BuiltinCheck, CheckContext
+    from .project import Project
     from .result import CheckResult
 
 NODE_PREFIX = "mltestscore"
+
+
+def nodeid_of(check: BuiltinCheck) -> str:
+    """``mltestscore::ID::NAME``: the node id of a built-in check, as an item or a session judge."""
+    return f"{NODE_PREFIX}::{check.rubric_id}::{check.name}"
 
 
 class CheckFailed(Exception):
@@ -39,12 +47,12 @@ class BuiltinCheckItem(pytest.Item):
 
     def runtest(self) -> None:
         from .assets import AssetError
-        from .builtin import MissingSchema, SchemaUnreadable
 
         label = f"{self.check.rubric_id} {self.check.name}"
+        assert self.check.run is not None
         try:
             self.result = self.check.run(self.context)
-        except (AssetError, MissingSchema, SchemaUnreadable) as exc:
+        except AssetError as exc:
             raise CheckFailed(f"{label}: {exc}") from None
         except ValueError as exc:  # the library's word on arguments that do not fit the data
             raise CheckFailed(
@@ -59,13 +67,9 @@ class BuiltinCheckItem(pytest.Item):
                 f"{label}: internal error in the built-in check ({type(exc).__name__}: {exc}); "
                 f"please report it with the lines below\n{frames}"
             ) from None
-        self.user_properties.append(("mltestscore_metrics", dict(self.result.metrics)))
-        if self.check.rubric_id == "monitor-2":  # keep the serving profile for later drift
-            profile = self.context.assets.cached_profile("serving", "training")
-            if profile is not None:
-                self.user_properties.append(
-                    ("mltestscore_profile", {"dataset": "serving", "profile": profile.to_dict()})
-                )
+        self.user_properties.append((METRICS_PROPERTY, dict(self.result.metrics)))
+        if self.check.after_run is not None:
+            self.user_properties.extend(self.check.after_run(self.context))
         if self.result.verdict == "fail":
             raise CheckFailed(self.result.message())
         if self.result.verdict == "skip":
@@ -82,28 +86,22 @@ class BuiltinCheckItem(pytest.Item):
         return where, 0, f"{self.check.rubric_id} {self.check.name}: {self.check.summary}"
 
 
-def make_items(
-    session: pytest.Session,
-    contexts: dict[str, CheckContext],
-    enabled: dict[str, bool],
-) -> list[BuiltinCheckItem]:
+def make_items(session: pytest.Session, project: Project) -> list[BuiltinCheckItem]:
     """One item per built-in check of an enabled rubric item; missing assets give a skip."""
-    from .builtin import all_checks
-
     items = []
-    for check in all_checks(next(iter(contexts.values())).settings):
-        if not check.collect or not enabled.get(check.rubric_id, True):
+    for check in project.checks:
+        if not check.collect or not project.enabled(check):
             continue
-        missing = check.missing(contexts[check.name])
+        context = project.context(check)
+        missing = check.missing(context)
         reason = "; ".join(missing) if missing else None
-        name = f"{check.rubric_id}::{check.name}"
         items.append(
             BuiltinCheckItem.from_parent(
                 session,
-                name=name,
-                nodeid=f"{NODE_PREFIX}::{name}",
+                name=f"{check.rubric_id}::{check.name}",
+                nodeid=nodeid_of(check),
                 check=check,
-                context=contexts[check.name],
+                context=context,
                 skip_reason=reason,
             )
         )

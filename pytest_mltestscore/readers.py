@@ -18,10 +18,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .settings import FORMATS
+
 if TYPE_CHECKING:
     import pandas as pd
 
-FORMATS = ("csv", "parquet", "jsonl")
 DEFAULT_CHUNK_ROWS = 1_000_000
 PARQUET_BUFFER = 1 << 20
 PARQUET_MAX_BATCH = 1 << 18

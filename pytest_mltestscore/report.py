@@ -72,12 +72,6 @@ def build_report(
     return report
 
 
-def scoring_fields(report: dict[str, Any]) -> dict[str, Any]:
-    """The report without the fields that differ between identical runs (time, version, and
-    the history block, which depends on the runs before)."""
-    return {k: v for k, v in report.items() if k not in ("created", "plugin_version", "history")}
-
-
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (no torn files)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,9 @@ decide never passes by default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
 
 Verdict = Literal["pass", "fail", "skip"]
 
@@ -102,3 +102,32 @@ def enforce(result: CheckResult) -> CheckResult:
 
         pytest.skip(result.message())
     return result
+
+
+_LIBRARY_MARK = "__mltestscore_library_check__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def library_check(fn: F) -> F: ...
+
+
+@overload
+def library_check(*, name: str) -> Callable[[F], F]: ...
+
+
+def library_check(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+    """Mark a check function as part of the checks library: ``pytest_mltestscore.checks.NAME``
+    in assert form, ``NAME`` being the function's own name unless ``name`` is given."""
+
+    def mark(f: F) -> F:
+        setattr(f, _LIBRARY_MARK, name or f.__name__)
+        return f
+
+    return mark if fn is None else mark(fn)
+
+
+def library_name(obj: object) -> str | None:
+    """The public library name of a marked check function, else None."""
+    value = getattr(obj, _LIBRARY_MARK, None) if callable(obj) else None
+    return value if isinstance(value, str) else None

@@ -38,7 +38,7 @@ class RubricError(ValueError):
 
 @dataclass(frozen=True)
 class Item:
-    """One test of the rubric, e.g. ``monitor-2``."""
+    """One test of the rubric, with its canonical id ``<section>-<number>``."""
 
     id: str
     section: str
@@ -96,7 +96,8 @@ class Rubric:
         raise AssertionError("the last band is unbounded by construction")
 
     def normalize(self, raw: object) -> str | None:
-        """The canonical id for ``raw`` ("Monitor 2", "monitor_2", "MONITOR2"), or None."""
+        """The canonical id for ``raw``, or None: a section id (or alias) and a number, in any
+        case, joined by a space, a hyphen, an underscore or nothing ("Section 2", "SECTION_2")."""
         if not isinstance(raw, str):
             return None
         match = _ID_RE.fullmatch(raw)
@@ -113,7 +114,8 @@ class Rubric:
         """Valid ids closest to an unknown ``raw`` id, for a did-you-mean message.
 
         A known section word with a number out of range offers that section's nearest numbers
-        ("data-12" -> data-7, data-6, data-5); otherwise the ids most alike as strings.
+        (number 12 of a 7-item section: its items 7, 6, 5); otherwise the ids most alike as
+        strings.
         """
         match = _ID_RE.fullmatch(raw) if isinstance(raw, str) else None
         if match:

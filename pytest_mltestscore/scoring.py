@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .config import Attestation
 from .rubric import Rubric
+from .settings import Attestation
 
 Status = Literal["automated", "manual", "failing", "stale", "missing"]
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
@@ -41,7 +41,6 @@ class ItemScore:
     points: float
     tests: tuple[TestOutcome, ...]
     manual: Attestation | None
-    manual_age_days: int | None
 
 
 @dataclass(frozen=True)
@@ -72,17 +71,16 @@ class ScoreResult:
 
 def item_status(
     outcomes: Iterable[str], attestation: Attestation | None, today: dt.date, max_age_days: int
-) -> tuple[Status, int | None]:
-    """The status of one item and, when an attestation exists, its age in days."""
+) -> Status:
+    """The status of one item from its tests' outcomes and its attestation (if any)."""
     seen = set(outcomes)
-    age = (today - attestation.date).days if attestation is not None else None
     if seen & LOSES:
-        return "failing", age
+        return "failing"
     if seen & EARNS:
-        return "automated", age
-    if attestation is not None and age is not None:
-        return ("manual" if age <= max_age_days else "stale"), age
-    return "missing", age
+        return "automated"
+    if attestation is not None:
+        return "manual" if (today - attestation.date).days <= max_age_days else "stale"
+    return "missing"
 
 
 def score_run(
@@ -108,9 +106,9 @@ def score_run(
         for item in section.items:
             tests = tuple(sorted(tests_by_item.get(item.id, ()), key=lambda t: t.nodeid))
             attestation = attestations.get(item.id)
-            status, age = item_status((t.outcome for t in tests), attestation, today, max_age_days)
+            status = item_status((t.outcome for t in tests), attestation, today, max_age_days)
             items.append(
-                ItemScore(item.id, item.title, status, points_for[status], tests, attestation, age)
+                ItemScore(item.id, item.title, status, points_for[status], tests, attestation)
             )
         total = sum(i.points for i in items)
         sections.append(

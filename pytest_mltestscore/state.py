@@ -10,12 +10,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .result import Table
 
+if TYPE_CHECKING:
+    from .history import HistoryStore, RunSummary
+    from .profiles import DatasetProfile
+
+
+class _Node(Protocol):
+    """A test item: what ``ml_history.record`` writes to (its report carries the metrics)."""
+
+    user_properties: list[tuple[str, object]]
+
+
 METRICS_PROPERTY = "mltestscore_metrics"
 METRIC_PROPERTY = "mltestscore_metric"
+PROFILE_PROPERTY = "mltestscore_profile"  # {"dataset": name, "profile": dict}
 BUILTIN_PREFIX = "mltestscore::"
 
 MetricKey = tuple[str, str]
@@ -57,7 +69,7 @@ def metrics_from_properties(
 class HistoryRecorder:
     """The ``ml_history`` fixture: record metrics of this run, read those of earlier runs."""
 
-    def __init__(self, node: Any, open_store: Callable[[], Any]) -> None:
+    def __init__(self, node: _Node, open_store: Callable[[], HistoryStore | None]) -> None:
         self._node = node
         self._open = open_store
 
@@ -75,7 +87,7 @@ class HistoryRecorder:
             )
         )
 
-    def _store(self) -> Any:
+    def _store(self) -> HistoryStore:
         store = self._open()
         if store is None:
             raise RuntimeError("run history is off (history = false in [tool.mltestscore])")
@@ -85,11 +97,11 @@ class HistoryRecorder:
         """Values of ``name`` with exactly these labels in earlier runs, oldest first."""
         return [p.value for p in self._store().metric_series(name, labels, limit=limit)]
 
-    def runs(self, limit: int = 20) -> list[Any]:
+    def runs(self, limit: int = 20) -> list[RunSummary]:
         """Summaries of the most recent earlier runs, newest first."""
         return list(self._store().runs(limit))
 
-    def profiles(self, dataset: str = "serving", limit: int = 5) -> list[Any]:
+    def profiles(self, dataset: str = "serving", limit: int = 5) -> list[DatasetProfile]:
         """Profiles of ``dataset`` stored by earlier runs, oldest first, to judge drift against
         recent history (e.g. ``checks.check_drift(ml_history.profiles()[-1], today)``)."""
         from .profiles import DatasetProfile
@@ -100,7 +112,7 @@ class HistoryRecorder:
 
 
 def append_run(
-    store: Any,
+    store: HistoryStore,
     report: dict[str, Any],
     metrics: list[MetricValue],
     profiles: Mapping[str, dict[str, Any]],
@@ -154,7 +166,7 @@ def append_run(
     return block, lines
 
 
-def history_table(store: Any, limit: int = 30) -> str:
+def history_table(store: HistoryStore, limit: int = 30) -> str:
     """The run history as a plain table, newest first (for ``--ml-score-history``)."""
     from .report import fmt_points
 

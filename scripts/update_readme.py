@@ -3,7 +3,7 @@
     python scripts/update_readme.py          # rewrite the regions in place
     python scripts/update_readme.py --check  # exit 1 if README.md is out of date
 
-Regions: the built-in check table (from pytest_mltestscore.catalog) and the scorecard excerpt
+Regions: the built-in check table (from pytest_mltestscore.registry) and the scorecard excerpt
 (from a real run of examples/penguins, with today pinned so the output is reproducible).
 """
 
@@ -38,13 +38,13 @@ STOP = (
 
 
 def checks_table() -> str:
-    from pytest_mltestscore.catalog import CHECKS
+    from pytest_mltestscore.registry import all_checks
 
     lines = [
         "| item | built-in check | what it verifies | needs | parameters (`[tool.mltestscore.checks.ID]`) |",
         "|---|---|---|---|---|",
     ]
-    for check in CHECKS:
+    for check in all_checks():
         params = ", ".join(f"`{p.name}`" for p in check.params) or "-"
         lines.append(
             f"| `{check.rubric_id}` | `{check.name}` | {check.summary} | {check.needs_text()} | {params} |"
@@ -53,15 +53,13 @@ def checks_table() -> str:
 
 
 def library_table() -> str:
-    import importlib
-
-    from pytest_mltestscore.checks import _CHECKS
+    from pytest_mltestscore.checks import library
 
     lines = ["| function | what it checks | defined in |", "|---|---|---|"]
-    for name, (module, attr) in sorted(_CHECKS.items(), key=lambda kv: kv[1][0]):
-        doc = (getattr(importlib.import_module(module), attr).__doc__ or "").strip()
+    for name, fn in sorted(library().items(), key=lambda kv: (kv[1].__module__, kv[0])):
+        doc = (fn.__doc__ or "").strip()
         first = " ".join(doc.split("\n\n")[0].split()).replace("|", "\\|")
-        lines.append(f"| `checks.{name}` | {first} | `{module}` |")
+        lines.append(f"| `checks.{name}` | {first} | `{fn.__module__}` |")
     return "\n".join(lines)
 
 

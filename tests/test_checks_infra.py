@@ -36,17 +36,19 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from pytest_mltestscore.infra import (
+from pytest_mltestscore.checks.infra.properties import (
+    can_overfit_tiny,
+    model_properties,
+    one_step_lowers_loss,
+)
+from pytest_mltestscore.checks.infra.reproducibility import training_reproducible
+from pytest_mltestscore.loading import (
     ArtifactError,
     ImportPathError,
     UntrustedArtifactError,
-    can_overfit_tiny,
     load_callable,
     load_model_artifact,
-    model_properties,
-    one_step_lowers_loss,
     save_model_artifact,
-    training_reproducible,
 )
 from pytest_mltestscore.result import enforce
 

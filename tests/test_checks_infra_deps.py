@@ -13,15 +13,14 @@ import sys
 import pytest
 from infra_fixtures.penguins import FEATURES, fit_forest, fit_logistic, penguins
 
-from pytest_mltestscore.infra import (
-    dependency_changes,
+from pytest_mltestscore.checks.data.coverage import (
     feature_code_coverage,
-    freeze_dependencies,
     merge_reports,
-    save_model_artifact,
     start_coverage,
     stop_and_report,
 )
+from pytest_mltestscore.checks.monitor.dependencies import dependency_changes, freeze_dependencies
+from pytest_mltestscore.loading import save_model_artifact
 
 FEATURE_MODULE = "infra_fixtures.feature_code"
 

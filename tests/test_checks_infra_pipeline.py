@@ -15,13 +15,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pytest_mltestscore.infra import (
-    Trace,
-    debuggable,
-    pipeline_integration,
-    trace_example,
-    validation_gate,
-)
+from pytest_mltestscore.checks.infra.gate import validation_gate
+from pytest_mltestscore.checks.infra.integration import pipeline_integration
+from pytest_mltestscore.checks.infra.trace import Trace, debuggable, trace_example
 
 # --- infra-3 -------------------------------------------------------------------------------
 

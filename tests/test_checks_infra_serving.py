@@ -21,7 +21,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pytest_mltestscore.infra import canary, rollback_ready, save_model_artifact
+from pytest_mltestscore.checks.infra.canary import canary
+from pytest_mltestscore.checks.infra.rollback import rollback_ready
+from pytest_mltestscore.loading import save_model_artifact
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,14 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
+from pytest_mltestscore.checks.model.baseline import (
+    fit_baselines,
+    simpler_model_not_better,
+    univariate_scores,
+)
+from pytest_mltestscore.checks.model.inclusion import inclusion
+from pytest_mltestscore.checks.model.slices import slice_quality
 from pytest_mltestscore.metrics import Metric
-from pytest_mltestscore.modeldev import inclusion, simpler_model_not_better, slice_quality
-from pytest_mltestscore.modeldev.baseline import fit_baselines, univariate_scores
 from pytest_mltestscore.options import ML_SCORE
 from pytest_mltestscore.result import enforce
 
@@ -624,7 +629,7 @@ def test_model7_rejects_bad_arguments(penguins):
 
 def test_importing_the_checks_stays_light():
     code = (
-        "import sys, pytest_mltestscore.modeldev;"
+        "import sys; from pytest_mltestscore.registry import declared; declared();"
         "print(sorted(m for m in ('sklearn', 'pandas', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -635,7 +640,7 @@ def test_numeric_columns_with_few_values_are_levels_not_bins():
     import numpy as np
     import pandas as pd
 
-    from pytest_mltestscore.modeldev.slices import slice_masks
+    from pytest_mltestscore.checks.model.slices import slice_masks
 
     frame = pd.DataFrame({"rained": [0.0, 1.0] * 50, "x": np.linspace(0.0, 1.0, 100)})
     names = [name for name, _ in slice_masks(frame, ["rained", "x"])]

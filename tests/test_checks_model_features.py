@@ -15,8 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from pytest_mltestscore.modeldev import feature_cost, features_beneficial, hyperparameters_tuned
-from pytest_mltestscore.modeldev.tuning import kfold_indices
+from pytest_mltestscore.checks.data.features import feature_cost, features_beneficial
+from pytest_mltestscore.checks.model.tuning import hyperparameters_tuned, kfold_indices
 
 BILLS = ["bill_length_mm", "bill_depth_mm"]
 

@@ -21,12 +21,12 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 from vega_datasets import local_data
 
-from pytest_mltestscore.modeldev import (
+from pytest_mltestscore.checks.model.online import (
     DegradationLadder,
     degradation_ladder,
     offline_online_correlation,
-    staleness_curve,
 )
+from pytest_mltestscore.checks.model.staleness_curve import staleness_curve
 
 CAR_FEATURES = ["Weight_in_lbs", "Horsepower", "Displacement", "Cylinders"]
 WEATHER_FEATURES = ["temp_min", "season_sin", "season_cos", "precipitation", "wind"]

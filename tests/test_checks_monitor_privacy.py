@@ -17,16 +17,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from pytest_mltestscore.modeling import feature_names
-from pytest_mltestscore.monitoring import (
+from pytest_mltestscore.checks.data import privacy
+from pytest_mltestscore.checks.data.policy import feature_policy
+from pytest_mltestscore.checks.data.privacy import (
     deletion_log_check,
-    feature_policy,
     iban_valid,
     luhn_valid,
     mask_value,
     pii_scan,
-    privacy,
 )
+from pytest_mltestscore.modeling import feature_names
 from pytest_mltestscore.result import enforce
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]

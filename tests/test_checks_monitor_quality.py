@@ -13,8 +13,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from pytest_mltestscore.checks.monitor.quality import (
+    prediction_bias,
+    prediction_quality,
+    quality_baseline,
+)
 from pytest_mltestscore.modeling import evaluate
-from pytest_mltestscore.monitoring import prediction_bias, prediction_quality, quality_baseline
 from pytest_mltestscore.result import enforce
 
 

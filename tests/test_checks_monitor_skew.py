@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import vega_datasets
 
-from pytest_mltestscore.monitoring import feature_code_skew, training_serving_skew
+from pytest_mltestscore.checks.monitor.skew import feature_code_skew, training_serving_skew
 from pytest_mltestscore.result import enforce
 
 

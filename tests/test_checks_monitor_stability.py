@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from pytest_mltestscore.monitoring import iter_weights, numerical_stability
+from pytest_mltestscore.checks.monitor.stability import iter_weights, numerical_stability
 from pytest_mltestscore.result import enforce
 
 

@@ -17,13 +17,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
+from pytest_mltestscore.checks.monitor.staleness import model_staleness
 from pytest_mltestscore.clock import TODAY_ENV
-from pytest_mltestscore.monitoring import (
-    artifact_created,
-    model_staleness,
-    sidecar_path,
-    write_artifact_metadata,
-)
+from pytest_mltestscore.loading import artifact_created, sidecar_path, write_artifact_metadata
 
 UTC = dt.timezone.utc
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wasserstein_distance
 
-from pytest_mltestscore.drift import (
+from pytest_mltestscore.checks.monitor.drift import (
     DriftSettings,
     check_drift,
     compare_profiles,

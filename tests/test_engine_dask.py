@@ -32,12 +32,12 @@ from _partitioned import (  # noqa: E402
     write_partitions,
 )
 
-from pytest_mltestscore.drift import check_drift  # noqa: E402
+from pytest_mltestscore.checks.data.schema import infer_schema, validate  # noqa: E402
+from pytest_mltestscore.checks.monitor.drift import check_drift  # noqa: E402
 from pytest_mltestscore.engines import EngineError, MissingEngineError  # noqa: E402
 from pytest_mltestscore.engines.dask import profile_dask, profile_dask_dataframe  # noqa: E402
 from pytest_mltestscore.profiles import DatasetProfile, profile_chunks  # noqa: E402
 from pytest_mltestscore.readers import ReaderError, iter_chunks  # noqa: E402
-from pytest_mltestscore.schema import infer_schema, validate  # noqa: E402
 
 # The clusters bind any free port, so distributed warns about no busy port. Their nannies run
 # in this process and warn when creating their scratch directories is slow, which happens on a

@@ -37,7 +37,8 @@ from _partitioned import (
     write_partitions,
 )
 
-from pytest_mltestscore.drift import check_drift
+from pytest_mltestscore.checks.data.schema import infer_schema, validate
+from pytest_mltestscore.checks.monitor.drift import check_drift
 from pytest_mltestscore.engines import EngineError
 from pytest_mltestscore.engines.spark import (
     profile_spark,
@@ -46,7 +47,6 @@ from pytest_mltestscore.engines.spark import (
 )
 from pytest_mltestscore.profiles import DatasetProfile, profile_chunks
 from pytest_mltestscore.readers import ReaderError, iter_chunks
-from pytest_mltestscore.schema import infer_schema, validate
 
 MASTER = "local[2,2]"
 

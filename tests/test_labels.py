@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytest_mltestscore.labels import (
+from pytest_mltestscore.checks.monitor.slo import (
     SLO,
     LabelDataError,
     check_slo,

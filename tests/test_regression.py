@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytest_mltestscore.history import SeriesPoint
-from pytest_mltestscore.regression import (
+from pytest_mltestscore.checks.monitor.performance import (
     check_performance_history,
     dramatic_regression,
     measure_prediction_performance,
     slow_leak,
     worse_direction,
 )
+from pytest_mltestscore.history import SeriesPoint
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pytest_mltestscore.checks.data.schema import Schema, chance_allowance, infer_schema, validate
 from pytest_mltestscore.profiles import DatasetProfile, profile_frame
 from pytest_mltestscore.result import CheckResult
-from pytest_mltestscore.schema import Schema, chance_allowance, infer_schema, validate
 
 SEEDS = range(20)
 LEVELS = (3, 7, 15, 30, 50)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_mltestscore.config import Attestation
 from pytest_mltestscore.rubric import load_rubric
 from pytest_mltestscore.scoring import TestOutcome, combine_phases, item_status, score_run
+from pytest_mltestscore.settings import Attestation
 
 RUBRIC = load_rubric("breck2017")
 IDS = list(RUBRIC.items)
@@ -82,7 +82,7 @@ def test_gate_verdict_matches_threshold(tests, threshold):
 )
 def test_item_status_table(outcomes, age, expected):
     att = None if age is None else Attestation("x", "e", TODAY - dt.timedelta(days=age))
-    assert item_status(outcomes, att, TODAY, 365)[0] == expected
+    assert item_status(outcomes, att, TODAY, 365) == expected
 
 
 @pytest.mark.parametrize(

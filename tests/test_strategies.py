@@ -23,10 +23,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from pytest_mltestscore.checks.data.schema import Schema, infer_schema, validate
+from pytest_mltestscore.checks.infra.strategies import check_model_on_schema, data_frames, rows
 from pytest_mltestscore.profiles import profile_frame
 from pytest_mltestscore.result import enforce
-from pytest_mltestscore.schema import Schema, infer_schema, validate
-from pytest_mltestscore.strategies import check_model_on_schema, data_frames, rows
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 NUMERIC = ["bill_length_mm", "flipper_length_mm", "body_mass_g"]

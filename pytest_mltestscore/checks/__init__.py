@@ -1,13 +1,15 @@
-"""The checks library: call these inside your own tests.
+"""The checks, one package per rubric section, and the checks library you call in your tests.
 
-Each function runs one check and returns its :class:`~pytest_mltestscore.result.CheckResult`
-when it passes; it raises ``AssertionError`` with a readable table when the check fails, and
-skips the test (with the reason) when the check cannot reach a verdict. The same functions
-without the assert form (returning the result whatever the verdict) live in
-``pytest_mltestscore.modeldev``, ``.monitoring``, ``.infra``, ``.schema``, ``.drift``,
-``.labels`` and ``.regression``.
+Every rubric item's code lives in the section the rubric puts it in: ``checks/data/``,
+``checks/model/``, ``checks/infra/`` and ``checks/monitor/``, one module per thing judged. A
+module holds the library function(s) (pure, returning a
+:class:`~pytest_mltestscore.result.CheckResult` whatever the verdict) and, beside them, the
+declaration of the built-in check that runs them on the configured assets.
 
-Functions are imported on first use, so ``import pytest_mltestscore.checks`` stays cheap.
+The functions marked :func:`~pytest_mltestscore.result.library_check` are also reachable here,
+in assert form: each returns its result when the check passes, raises ``AssertionError`` with a
+readable table when it fails, and skips the test (with the reason) when it cannot reach a
+verdict. They are found on first use, so ``import pytest_mltestscore.checks`` stays cheap::
 
     from pytest_mltestscore import checks
 
@@ -21,64 +23,42 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable
+import pkgutil
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
-from ..result import CheckResult, Table, enforce
+from ..result import CheckResult as CheckResult
+from ..result import Table as Table
+from ..result import enforce as enforce
+from ..result import library_name
 
-# public name -> (module, function); rubric ids in comments
-_CHECKS: dict[str, tuple[str, str]] = {
-    # data-1, monitor-2
-    "validate_schema": ("pytest_mltestscore.schema", "validate"),
-    # monitor-3 (distributions), monitor-7 (prediction drift)
-    "check_drift": ("pytest_mltestscore.drift", "check_drift"),
-    # data-2, data-3
-    "features_beneficial": ("pytest_mltestscore.modeldev.features", "features_beneficial"),
-    "feature_cost": ("pytest_mltestscore.modeldev.features", "feature_cost"),
-    # data-4, data-5
-    "feature_policy": ("pytest_mltestscore.monitoring.policy", "feature_policy"),
-    "pii_scan": ("pytest_mltestscore.monitoring.privacy", "pii_scan"),
-    "deletion_log_check": ("pytest_mltestscore.monitoring.privacy", "deletion_log_check"),
-    # data-7
-    "feature_code_coverage": ("pytest_mltestscore.infra.feature_coverage", "feature_code_coverage"),
-    # model-2 .. model-7
-    "offline_online_correlation": (
-        "pytest_mltestscore.modeldev.online",
-        "offline_online_correlation",
-    ),
-    "hyperparameters_tuned": ("pytest_mltestscore.modeldev.tuning", "hyperparameters_tuned"),
-    "staleness_curve": ("pytest_mltestscore.modeldev.staleness", "staleness_curve"),
-    "simpler_model_not_better": (
-        "pytest_mltestscore.modeldev.baseline",
-        "simpler_model_not_better",
-    ),
-    "slice_quality": ("pytest_mltestscore.modeldev.slices", "slice_quality"),
-    "inclusion": ("pytest_mltestscore.modeldev.inclusion", "inclusion"),
-    # infra-1 .. infra-7
-    "training_reproducible": ("pytest_mltestscore.infra.reproducibility", "training_reproducible"),
-    "model_properties": ("pytest_mltestscore.infra.properties", "model_properties"),
-    "check_model_on_schema": ("pytest_mltestscore.strategies", "check_model_on_schema"),
-    "one_step_lowers_loss": ("pytest_mltestscore.infra.properties", "one_step_lowers_loss"),
-    "can_overfit_tiny": ("pytest_mltestscore.infra.properties", "can_overfit_tiny"),
-    "pipeline_integration": ("pytest_mltestscore.infra.integration", "pipeline_integration"),
-    "validation_gate": ("pytest_mltestscore.infra.gate", "validation_gate"),
-    "debuggable": ("pytest_mltestscore.infra.trace", "debuggable"),
-    "canary": ("pytest_mltestscore.infra.canary", "canary"),
-    "rollback_ready": ("pytest_mltestscore.infra.rollback", "rollback_ready"),
-    # monitor-1, monitor-3 .. monitor-7
-    "dependency_changes": ("pytest_mltestscore.infra.dependencies", "dependency_changes"),
-    "training_serving_skew": ("pytest_mltestscore.monitoring.skew", "training_serving_skew"),
-    "feature_code_skew": ("pytest_mltestscore.monitoring.skew", "feature_code_skew"),
-    "model_staleness": ("pytest_mltestscore.monitoring.staleness", "model_staleness"),
-    "numerical_stability": ("pytest_mltestscore.monitoring.stability", "numerical_stability"),
-    "prediction_quality": ("pytest_mltestscore.monitoring.quality", "prediction_quality"),
-    "prediction_bias": ("pytest_mltestscore.monitoring.quality", "prediction_bias"),
-    "dramatic_regression": ("pytest_mltestscore.regression", "dramatic_regression"),
-    "slow_leak": ("pytest_mltestscore.regression", "slow_leak"),
-    "evaluate_slo": ("pytest_mltestscore.labels", "evaluate_slo"),
-}
+SECTIONS = ("data", "model", "infra", "monitor")
+"""The rubric's sections in order; a section's modules may import from earlier sections only."""
 
-__all__ = ["CheckResult", "Table", "enforce", *sorted(_CHECKS)]
+_EAGER = ["CheckResult", "Table", "enforce"]
+
+
+def section_modules() -> Iterator[tuple[str, ModuleType]]:
+    """Every module of every section package, imported, in section order then by name."""
+    for section in SECTIONS:
+        package = importlib.import_module(f"{__name__}.{section}")
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if not info.name.startswith("_"):
+                yield section, importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+@functools.cache
+def library() -> dict[str, Callable[..., CheckResult]]:
+    """Every library check function by name (result form), from every section module."""
+    found: dict[str, Callable[..., CheckResult]] = {}
+    for _, module in section_modules():
+        for value in vars(module).values():
+            name = library_name(value)
+            if name is not None and value.__module__ == module.__name__:
+                assert name not in found, f"two library checks named {name!r}"
+                found[name] = value
+    return found
 
 
 def _assert_form(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
@@ -91,13 +71,17 @@ def _assert_form(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _CHECKS:
+    if name == "__all__":
+        return [*_EAGER, *sorted(library())]
+    if name.startswith("__") or name in SECTIONS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attr = _CHECKS[name]
-    wrapped = _assert_form(getattr(importlib.import_module(module), attr))
+    fn = library().get(name)
+    if fn is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    wrapped = _assert_form(fn)
     globals()[name] = wrapped
     return wrapped
 
 
 def __dir__() -> list[str]:
-    return list(__all__)
+    return [*_EAGER, *sorted(library())]

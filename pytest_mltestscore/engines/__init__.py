@@ -17,21 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-ENGINES = ("local", "dask", "spark")
-"""Engine names a dataset may ask for; ``local`` is the single-process streaming engine."""
+from .errors import EngineError, MissingEngineError
 
-
-class EngineError(Exception):
-    """A distributed engine could not produce a profile; the message says where and why.
-
-    Raised when a scheduler cannot be reached (the message names its address), when workers
-    died while running a partition more often than the scheduler allows, or when the cluster
-    failed otherwise. A partial profile is never returned instead.
-    """
-
-
-class MissingEngineError(ImportError, EngineError):
-    """The framework an engine needs is not installed; the message gives the extra to install."""
+__all__ = [
+    "EngineError",
+    "MissingEngineError",
+    "profile_dask",
+    "profile_dask_dataframe",
+    "profile_spark",
+    "profile_spark_dataframe",
+]
 
 
 def __getattr__(name: str) -> Any:

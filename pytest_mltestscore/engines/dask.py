@@ -36,7 +36,6 @@ from typing import Any
 
 from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile
 from ..readers import DEFAULT_CHUNK_ROWS, resolve_paths
-from . import EngineError, MissingEngineError
 from ._partitions import (
     Settings,
     check_merge,
@@ -49,6 +48,7 @@ from ._partitions import (
 from ._partitions import (
     settings as checked_settings,
 )
+from .errors import EngineError, MissingEngineError
 
 DEFAULT_SPLIT_EVERY = 8
 """Profiles merged by one task of the reduction tree."""

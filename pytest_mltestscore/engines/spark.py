@@ -48,7 +48,6 @@ from urllib.parse import urlsplit
 
 from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile
 from ..readers import DEFAULT_CHUNK_ROWS, ReaderError, resolve_paths
-from . import EngineError, MissingEngineError
 from ._partitions import (
     Partition,
     Settings,
@@ -62,6 +61,7 @@ from ._partitions import (
 from ._partitions import (
     settings as checked_settings,
 )
+from .errors import EngineError, MissingEngineError
 
 if TYPE_CHECKING:
     import pandas as pd

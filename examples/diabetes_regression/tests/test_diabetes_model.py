@@ -7,7 +7,7 @@ import pytest
 from diabetes_model import features as F
 
 from pytest_mltestscore import checks
-from pytest_mltestscore.infra.trace import trace_example
+from pytest_mltestscore.checks.infra.trace import trace_example
 
 
 @pytest.fixture(scope="module")

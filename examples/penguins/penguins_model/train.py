@@ -108,7 +108,7 @@ def save(model: Pipeline, name: str) -> Path:
     """Write ``models/<name>.skops`` (a safe format) and its dated sidecar metadata."""
     import skops.io as sio
 
-    from pytest_mltestscore.monitoring.staleness import write_artifact_metadata
+    from pytest_mltestscore.loading import write_artifact_metadata
 
     path = MODELS / f"{name}.skops"
     sio.dump(model, path)

@@ -20,7 +20,7 @@ from penguins_model import features as F
 from penguins_model import train as T
 
 from pytest_mltestscore import checks
-from pytest_mltestscore.infra.trace import trace_example
+from pytest_mltestscore.checks.infra.trace import trace_example
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEW = ROOT / "docs" / "model-review.md"

@@ -1,0 +1,369 @@
+"""model-3, all hyperparameters have been tuned.
+
+A seeded search over ``search_space`` (every combination when there are at most ``n_iter``,
+else ``n_iter`` distinct combinations drawn at random) scores each candidate by k-fold
+cross-validation on the same folds (stratified for classification). The shipped parameters
+pass when their mean cross-validated metric is no worse than the best candidate's by more than
+the allowed gap (``tolerance`` in metric units, else ``relative_tolerance`` times the best).
+
+Sensitivity: each searched parameter is varied alone over its listed values with the others at
+their shipped values; the range of the metric says how much that parameter matters.
+
+Candidates whose fit raises (an invalid combination) are reported and left out; warnings
+raised while fitting (e.g. ConvergenceWarning) are recorded, counted in the notes, and do not
+escape, so ``filterwarnings = error`` in the caller's suite does not turn a search into errors.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ...assets import AssetError
+from ...builtin import METRIC, BuiltinCheck, CheckContext, Param, dataset, param
+from ...evaluation import (
+    allowed_gap,
+    check_positive,
+    describe_gap,
+    gain,
+    labelled,
+    labels_of,
+    n_rows,
+    resolve_metric,
+    take_rows,
+)
+from ...loading import ImportPathError, load_callable
+from ...metrics import Metric
+from ...modeling import evaluate, infer_task
+from ...result import CheckResult, Table, library_check
+
+CHECK = "model-3 hyperparameters tuned"
+
+Params = tuple[tuple[str, Any], ...]
+
+
+def kfold_indices(
+    y: npt.NDArray[Any], k: int, seed: int, stratify: bool
+) -> list[npt.NDArray[np.intp]]:
+    """Seeded k-fold test indices; stratified folds deal each class's shuffled rows in turn."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), dtype=np.intp)
+    if stratify:
+        offset = 0
+        for c in np.unique(y):
+            rows = rng.permutation(np.flatnonzero(y == c))
+            fold[rows] = (np.arange(len(rows)) + offset) % k
+            offset += len(rows)
+    else:
+        fold[rng.permutation(len(y))] = np.arange(len(y)) % k
+    return [np.flatnonzero(fold == f) for f in range(k)]
+
+
+def _key(params: Mapping[str, Any]) -> Params:
+    """A hashable cache key (values by ``repr``, so lists and dicts are fine)."""
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def _label(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class _Scorer:
+    """Cross-validated scores of parameter sets, cached, with fit failures and warnings kept."""
+
+    def __init__(
+        self,
+        factory: Callable[..., Any],
+        X: Any,
+        y: Any,
+        folds: list[npt.NDArray[np.intp]],
+        metric: Metric,
+    ) -> None:
+        self.factory, self.X, self.y, self.folds, self.metric = factory, X, y, folds, metric
+        self.scores: dict[Params, tuple[float, float] | None] = {}
+        self.params: dict[Params, dict[str, Any]] = {}
+        self.errors: dict[Params, str] = {}
+        self.warned: dict[str, int] = {}
+        n = n_rows(X)
+        self.train = [np.setdiff1d(np.arange(n), test) for test in folds]
+
+    def __call__(self, params: Mapping[str, Any]) -> tuple[float, float] | None:
+        key = _key(params)
+        if key in self.scores:
+            return self.scores[key]
+        self.params[key] = dict(params)
+        values = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                for train, test in zip(self.train, self.folds, strict=True):
+                    est = self.factory(**params)
+                    fitted = est.fit(take_rows(self.X, train), take_rows(self.y, train))
+                    model = est if fitted is None else fitted
+                    values.append(
+                        evaluate(
+                            model, take_rows(self.X, test), take_rows(self.y, test), self.metric
+                        )
+                    )
+        except Exception as exc:
+            self.errors[key] = f"{type(exc).__name__}: {exc}"
+            self.scores[key] = None
+            return None
+        for w in caught:
+            self.warned[w.category.__name__] = self.warned.get(w.category.__name__, 0) + 1
+        result = (float(np.mean(values)), float(np.std(values)))
+        self.scores[key] = result
+        return result
+
+
+def _defaults(factory: Callable[..., Any], space_names: Mapping[str, Any]) -> dict[str, Any]:
+    """The factory's own defaults for searched parameters, so "unset" and "default" coincide."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: p.default
+        for name, p in sig.parameters.items()
+        if name in space_names and p.default is not inspect.Parameter.empty
+    }
+
+
+def _candidates(space: Mapping[str, Sequence[Any]], n_iter: int, seed: int) -> list[dict[str, Any]]:
+    names = list(space)
+    sizes = [len(space[n]) for n in names]
+    total = int(np.prod(sizes))
+    if total <= n_iter:
+        combos = list(itertools.product(*(range(s) for s in sizes)))
+    else:
+        rng = np.random.default_rng(seed)
+        picked = rng.choice(total, size=n_iter, replace=False)
+        combos = [tuple(int(i) for i in np.unravel_index(p, sizes)) for p in sorted(picked)]
+    return [{n: space[n][i] for n, i in zip(names, combo, strict=True)} for combo in combos]
+
+
+@library_check
+def hyperparameters_tuned(
+    factory: Callable[..., Any],
+    params: Mapping[str, Any],
+    search_space: Mapping[str, Sequence[Any]],
+    X: Any,
+    y: Any,
+    *,
+    metric: str | Metric | None = None,
+    cv: int = 3,
+    n_iter: int = 20,
+    tolerance: float | None = None,
+    relative_tolerance: float = 0.02,
+    seed: int = 0,
+    min_rows: int = 30,
+) -> CheckResult:
+    """model-3: the shipped ``params`` score within tolerance of the best found by a seeded search.
+
+    ``factory(**params)`` returns an unfitted estimator with ``fit(X, y)``. ``search_space`` maps
+    parameter names to the values to try; parameters it does not name stay at their shipped
+    values. The table reports each parameter's sensitivity.
+    """
+    if not callable(factory):
+        raise ValueError("factory must be a callable returning an unfitted estimator")
+    if not search_space:
+        raise ValueError("search_space must name at least one parameter with values to try")
+    for name, values in search_space.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"search_space[{name!r}] must be a non-empty list of values")
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
+        raise ValueError(f"cv must be an integer of at least 2, got {cv!r}")
+    check_positive("n_iter", n_iter)
+    check_positive("relative_tolerance", relative_tolerance, allow_zero=True)
+
+    labels = labels_of(y, n_rows(X))
+    keep = labelled(labels)
+    idx = np.flatnonzero(keep)
+    if len(idx) < max(min_rows, 2 * cv):
+        return CheckResult(
+            CHECK,
+            "skip",
+            f"only {len(idx)} labelled rows for {cv}-fold cross-validation (at least "
+            f"{max(min_rows, 2 * cv)} needed)",
+            rubric_id="model-3",
+        )
+    Xl, yl = take_rows(X, idx), take_rows(y, idx)
+    ylab = labels[idx]
+    probe = factory(**params)
+    met = resolve_metric(metric, probe, ylab)
+    classification = infer_task(probe, ylab) == "classification"
+    folds = kfold_indices(ylab, cv, seed, stratify=classification)
+    scorer = _Scorer(factory, Xl, yl, folds, met)
+
+    shipped = {**_defaults(factory, space_names=search_space), **params}
+    space = {n: list(v) for n, v in search_space.items()}
+    for name in space:
+        if name in shipped and shipped[name] not in space[name]:
+            space[name].append(shipped[name])
+    for cand in _candidates(space, n_iter, seed):
+        scorer({**shipped, **cand})
+    sensitivity = []
+    for name, values in space.items():
+        alone = []
+        for v in values:
+            s = scorer({**shipped, name: v})
+            if s is not None:
+                alone.append((v, s[0]))
+        sensitivity.append((name, alone))
+    shipped_score = scorer(shipped)
+
+    done = {k: s for k, s in scorer.scores.items() if s is not None}
+    notes = []
+    if scorer.errors:
+        example = next(iter(scorer.errors.items()))
+        notes.append(
+            f"{len(scorer.errors)} candidate(s) failed to fit and were left out, e.g. "
+            f"{scorer.params[example[0]]}: {example[1]}"
+        )
+    if scorer.warned:
+        notes.append(
+            "warnings while fitting: "
+            + ", ".join(f"{name} x{count}" for name, count in sorted(scorer.warned.items()))
+        )
+    data = f"{len(idx)} rows, {cv}-fold CV (seed {seed}), {len(done)} candidates"
+    if shipped_score is None:
+        return CheckResult(
+            CHECK,
+            "fail",
+            f"the shipped parameters {shipped} fail to fit: {scorer.errors[_key(shipped)]}",
+            rubric_id="model-3",
+            notes=tuple(notes),
+        )
+    best_key = max(done, key=lambda k: (gain(met, done[k][0], 0.0), k == _key(shipped)))
+    best_score = done[best_key][0]
+    best = scorer.params[best_key]
+    gap = allowed_gap(best_score, tolerance, relative_tolerance)
+    shortfall = gain(met, best_score, shipped_score[0])
+
+    rows = []
+    for name, alone in sensitivity:
+        vals = [s for _, s in alone]
+        best_alone = max(alone, key=lambda vs: gain(met, vs[1], 0.0))[0] if alone else None
+        rows.append(
+            (
+                name,
+                _label(shipped.get(name, "<default>")),
+                _label(best.get(name, "<default>")),
+                _label(best_alone),
+                min(vals) if vals else None,
+                max(vals) if vals else None,
+                (max(vals) - min(vals)) if vals else None,
+            )
+        )
+    rows.sort(key=lambda r: -(r[-1] or 0.0))
+    table = Table(
+        (
+            "parameter",
+            "shipped",
+            "in best found",
+            "best varied alone",
+            f"min {met.name}",
+            f"max {met.name}",
+            "range (sensitivity)",
+        ),
+        tuple(rows),
+    )
+    ranked = sorted(done.items(), key=lambda kv: -gain(met, kv[1][0], 0.0))[:5]
+    top = Table(
+        ("candidate", f"mean {met.name}", "sd over folds"),
+        tuple(
+            (
+                ", ".join(f"{k}={_label(scorer.params[key].get(k, '<default>'))}" for k in space),
+                s[0],
+                s[1],
+            )
+            for key, s in ranked
+        ),
+    )
+    notes.insert(0, f"best candidates:\n{top.render()}")
+    metrics = {
+        "shipped_score": shipped_score[0],
+        "best_score": best_score,
+        "shortfall": shortfall,
+        "allowed_gap": gap,
+    }
+    method = (
+        f"mean {met.name} over {data}: shipped {shipped_score[0]:.4g}, best {best_score:.4g} "
+        f"({', '.join(f'{k}={_label(v)}' for k, v in best.items() if k in space)}); allowed gap "
+        f"{describe_gap(gap, tolerance, relative_tolerance)}"
+    )
+    if shortfall <= gap:
+        lead = "shipped parameters are within tolerance of the best found"
+        return CheckResult(
+            CHECK, "pass", f"{lead}: {method}", table, "model-3", metrics, tuple(notes)
+        )
+    lead = f"shipped parameters score {shortfall:.4g} worse than the best found"
+    return CheckResult(CHECK, "fail", f"{lead}: {method}", table, "model-3", metrics, tuple(notes))
+
+
+# -- built-in check ----------------------------------------------------------------------------
+def run_tuning(ctx: CheckContext) -> CheckResult:
+    try:
+        factory = load_callable(ctx.params["factory"])
+    except ImportPathError as exc:
+        raise AssetError(f"[tool.mltestscore.checks.model-3] factory: {exc}") from None
+    space = ctx.params["search_space"]
+    for key, values in space.items():
+        if not isinstance(values, list) or not values:
+            raise AssetError(
+                f"[tool.mltestscore.checks.model-3] search_space.{key}: expected a non-empty "
+                "array of values"
+            )
+    spec = ctx.assets.dataset_spec("training")
+    frame = ctx.assets.frame("training")
+    y = ctx.assets.y("training")
+    X = frame[ctx.assets.features("training")]
+    return (
+        hyperparameters_tuned(
+            factory,
+            ctx.params["params"] or {},
+            space,
+            X[y.notna().to_numpy()],
+            y[y.notna()],
+            metric=ctx.params["metric"],
+            cv=ctx.params["cv"],
+            n_iter=ctx.params["n_iter"],
+            relative_tolerance=ctx.params["relative_tolerance"],
+            seed=ctx.settings.training_seed,
+        )
+        if spec.target
+        else CheckResult("model-3", "skip", "the training data has no target column")
+    )
+
+
+HYPERPARAMETERS_TUNED = BuiltinCheck(
+    "model-3",
+    "hyperparameters-tuned",
+    "the shipped hyperparameters score within tolerance of a seeded search",
+    (
+        dataset("training", column="target"),
+        param("factory", "no estimator factory"),
+        param("search_space", "no search space"),
+    ),
+    run_tuning,
+    (
+        METRIC,
+        Param(
+            "factory",
+            "string",
+            None,
+            "import path of a callable(**params) returning an unfitted estimator",
+        ),
+        Param("params", "table", None, "the shipped hyperparameters"),
+        Param("search_space", "table", None, "parameter name -> array of candidate values"),
+        Param("cv", "integer", 3, "cross-validation folds", 2),
+        Param("n_iter", "integer", 20, "random-search candidates", 1),
+        Param("relative_tolerance", "number", 0.02, "allowed shortfall relative to the best found"),
+    ),
+)

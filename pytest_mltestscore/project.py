@@ -1,0 +1,125 @@
+"""The project of one session: its settings, rubric, assets, built-in checks and history store.
+
+Resolved once (cached in ``config.stash``) the first time the session or a fixture needs it:
+``[tool.mltestscore]`` is read, the rubric loaded, and every built-in check's parameters
+validated by the registry, so that any configuration error is one usage error at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import clock
+from .assets import Assets
+
+if TYPE_CHECKING:
+    from .builtin import BuiltinCheck, CheckContext
+    from .history import HistoryStore
+    from .rubric import Rubric
+    from .settings import Settings
+
+_project_key = pytest.StashKey["Project"]()
+
+
+class Project:
+    """The resolved configuration of this session: settings, rubric, checks and lazy assets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        rubric: Rubric,
+        checks: tuple[BuiltinCheck, ...],
+        params: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.settings = settings
+        self.rubric = rubric
+        self.checks = checks
+        self.params = params  # validated [tool.mltestscore.checks.ID] tables, by item
+        self.assets: Assets = Assets(settings.models, settings.datasets, settings.root)
+        self._store: HistoryStore | None = None
+
+    def history(self) -> HistoryStore | None:
+        """The run history store of this process (opened once), or None when history is off.
+
+        Raises :class:`~pytest_mltestscore.assets.AssetError` naming the file or URL when the
+        store cannot be opened.
+        """
+        if self.settings.history is None:
+            return None
+        if self._store is None:
+            from .assets import AssetError
+            from .history import HistoryError, open_store
+
+            try:
+                self._store = open_store(self.settings.history)
+            except (HistoryError, ImportError) as exc:
+                raise AssetError(f"run history: {exc}") from None
+        return self._store
+
+    def enabled(self, check: BuiltinCheck) -> bool:
+        from .registry import enabled
+
+        return enabled(check, self.params)
+
+    def context(self, check: BuiltinCheck) -> CheckContext:
+        """What ``check`` sees when it runs: the assets, settings and its own parameters."""
+        from .builtin import CheckContext
+        from .registry import params_for
+
+        return CheckContext(
+            assets=self.assets,
+            settings=self.settings,
+            params=params_for(check, self.params),
+            check_id=check.rubric_id,
+            history=self.history,
+        )
+
+
+def _uses_checks(settings: Settings) -> bool:
+    """Whether any built-in check could be configured (else the registry is never imported)."""
+    tables = [settings.checks, settings.slo]
+    return bool(
+        settings.models
+        or settings.datasets
+        or settings.feature_modules
+        or any(t is not None and t.table for t in tables)
+    )
+
+
+def load_project(config: pytest.Config) -> Project:
+    """Read and validate ``[tool.mltestscore]`` once per session (cached in the stash).
+
+    Raises :class:`pytest.UsageError` with the file, key and expectation on any config error.
+    """
+    cached = config.stash.get(_project_key, None)
+    if cached is not None:
+        return cached
+    from .rubric import RubricError, load_rubric
+    from .settings import ConfigError, find_pyproject, load_settings
+
+    opt = config.option
+    file = find_pyproject(config.rootpath, config.inipath)
+    try:
+        settings, rubric = load_settings(
+            file,
+            file.parent if file is not None else config.rootpath,
+            today=clock.today(),
+            rubric_override=opt.ml_score_rubric,
+            min_score_override=opt.ml_score_min,
+            load_rubric=load_rubric,
+        )
+        checks: tuple[BuiltinCheck, ...] = ()
+        params: dict[str, dict[str, Any]] = {}
+        if _uses_checks(settings):
+            from .registry import all_checks, parse_check_params
+
+            params = parse_check_params(settings.checks, rubric.normalize)
+            checks = all_checks(settings)
+    except (ConfigError, RubricError, clock.ClockError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    project = Project(settings, rubric, checks, params)
+    config.stash[_project_key] = project
+    return project

@@ -1,0 +1,327 @@
+"""The scoring session: tags reports with rubric ids, gathers outcomes, scores the run once,
+applies the gate, writes the reports and prints the scorecard.
+
+Registered by the plugin when ``--ml-score`` (or an option implying it) is given. Its hooks run
+on xdist workers and controller alike unless noted; only the controller scores and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import clock
+from .judges import SessionJudges, Verdict
+from .options import ReportSpec
+from .state import PROFILE_PROPERTY
+
+if TYPE_CHECKING:
+    from .project import Project
+    from .scoring import ScoreResult
+
+REPORT_ATTR = "mltestscore_ids"
+UNKNOWN_ATTR = "mltestscore_unknown"
+_ids_key = pytest.StashKey[tuple[list[str], list[str]]]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+class ScoreSession:
+    """State of one scored session."""
+
+    def __init__(self, config: pytest.Config, project: Project, reports: list[ReportSpec]) -> None:
+        self.config = config
+        self.project = project
+        self.settings = project.settings
+        self.rubric = project.rubric
+        self.reports = reports
+        self.is_worker = _is_worker(config)
+        self.phases: dict[str, dict[str, tuple[str, bool]]] = {}
+        self.ids_by_test: dict[str, list[str]] = {}
+        self.metrics: dict[tuple[str, str], tuple[str, float, dict[str, str]]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.history_lines: list[str] = []
+        self.unknown: dict[str, list[str]] = {}
+        self.result: ScoreResult | None = None
+        self.report: dict[str, Any] | None = None
+        self.written: list[str] = []
+        self.no_verdict: str | None = None
+        self.judges = SessionJudges(config, project)
+        self.verdicts: list[Verdict] = []
+
+    # -- every process: ids per item, and on the reports ------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        where = self.settings.file.name if self.settings.file else "no [tool.mltestscore]"
+        gate = (
+            f", min score {self.settings.min_score:g}"
+            if self.settings.min_score is not None
+            else ""
+        )
+        return [f"mltestscore: rubric {self.rubric.id}{gate} ({where})"]
+
+    def _item_ids(self, item: pytest.Item) -> tuple[list[str], list[str]]:
+        cached = item.stash.get(_ids_key, None)
+        if cached is not None:
+            return cached
+        ids: list[str] = []
+        unknown: list[str] = []
+        for mark in item.iter_markers("rubric"):
+            if not mark.args:
+                unknown.append("(none: rubric() needs at least one id)")
+            for raw in mark.args:
+                norm = self.rubric.normalize(raw)
+                if norm is None:
+                    unknown.append(repr(raw) if not isinstance(raw, str) else raw)
+                elif norm not in ids:
+                    ids.append(norm)
+        item.stash[_ids_key] = (ids, unknown)
+        return ids, unknown
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Add the built-in checks (before -k/-m deselection, so those select them too)."""
+        settings = self.settings
+        if not (settings.models or settings.datasets):
+            return  # nothing configured: no built-in check could run
+        if any("::" in str(arg) for arg in config.args):
+            return  # the user picked individual tests
+        from .items import make_items
+
+        added = make_items(session, self.project)
+        items.extend(added)
+        # report them as collected, so that "collected N items / M deselected" adds up
+        report = pytest.CollectReport("mltestscore", "passed", None, list(added))
+        config.hook.pytest_collectreport(report=report)
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        """Session judges measure the whole suite: note when tests are left out."""
+        self.judges.note_deselected(items)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        _, unknown = self._item_ids(item)
+        if unknown:
+            lines = [
+                f"{item.nodeid}: unknown rubric id {raw!r}; closest valid ids: "
+                f"{', '.join(self.rubric.closest(raw))}"
+                for raw in unknown
+            ]
+            pytest.fail("\n".join(lines) + "\n(this test earns nothing)", pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        ids, unknown = self._item_ids(item)
+        if ids or unknown:
+            setattr(report, REPORT_ATTR, ids)
+            setattr(report, UNKNOWN_ATTR, unknown)
+        return report
+
+    # -- controller only: gather, score, gate, write ------------------------------------------
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        if report.when == "call":
+            from .state import metrics_from_properties
+
+            for key, value in metrics_from_properties(report.nodeid, report.user_properties):
+                self.metrics[key] = value
+            for name, prop in report.user_properties:
+                if name == PROFILE_PROPERTY and isinstance(prop, dict):
+                    self.profiles[str(prop.get("dataset"))] = prop.get("profile", {})
+        ids = getattr(report, REPORT_ATTR, None)
+        if ids is None:
+            return
+        unknown = getattr(report, UNKNOWN_ATTR, [])
+        if unknown:
+            self.unknown[report.nodeid] = unknown
+            return
+        self.ids_by_test[report.nodeid] = ids
+        wasxfail = hasattr(report, "wasxfail")
+        self.phases.setdefault(report.nodeid, {})[report.when] = (report.outcome, wasxfail)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        if self.is_worker:
+            return (yield)
+        if session.config.option.collectonly:
+            self.no_verdict = "no verdict under --collect-only (no test ran)"
+            return (yield)
+        try:
+            return (yield)
+        finally:
+            self._finish(session)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker and self.judges:
+            self.judges.send_to_controller()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """xdist controller: a worker finished; keep what its session judges measured."""
+        if self.judges:
+            self.judges.receive(getattr(node, "workeroutput", {}))
+
+    def _finish(self, session: pytest.Session) -> None:
+        from .report import build_report
+        from .scoring import TestOutcome, combine_phases, score_run
+
+        tests_by_item: dict[str, list[TestOutcome]] = {}
+        for nodeid, phases in self.phases.items():
+            outcome = combine_phases(phases)
+            if outcome is None:
+                continue
+            for item_id in self.ids_by_test[nodeid]:
+                tests_by_item.setdefault(item_id, []).append(TestOutcome(nodeid, outcome))
+        if self.judges:
+            stopped = session.shouldstop or session.shouldfail
+            self.verdicts = self.judges.judge(
+                f"the session stopped early: {stopped}" if stopped else None
+            )
+            for verdict in self.verdicts:
+                outcome_name = {"pass": "passed", "fail": "failed", "skip": "skipped"}
+                tests_by_item.setdefault(verdict.check.rubric_id, []).append(
+                    TestOutcome(verdict.nodeid, outcome_name[verdict.result.verdict])  # type: ignore[arg-type]
+                )
+                if verdict.result.verdict == "fail":
+                    session.testsfailed += 1
+        self.result = score_run(
+            self.rubric,
+            tests_by_item,
+            self.settings.manual,
+            today=clock.today(),
+            max_age_days=self.settings.manual_max_age_days,
+            min_score=self.settings.min_score,
+        )
+        extra = {
+            "unknown_ids": [{"nodeid": n, "ids": ids} for n, ids in sorted(self.unknown.items())]
+        }
+        created = clock.now().isoformat(timespec="seconds")  # follows a pinned today
+        self.report = build_report(self.result, created=created, extra=extra)
+        if self.result.passed is False:
+            session.testsfailed += 1
+        self._record_history()
+        self._write_files()
+        self._push()
+
+    def _record_history(self) -> None:
+        """Append this run to the history (a failure is reported, never fatal to the run)."""
+        from .assets import AssetError
+        from .state import append_run
+
+        assert self.report is not None
+        try:
+            store = self.project.history()
+        except AssetError as exc:
+            self.history_lines.append(f"run history not written: {exc}")
+            return
+        if store is None:
+            return
+        self.report["history"], lines = append_run(
+            store, self.report, list(self.metrics.values()), self.profiles, self.config.rootpath
+        )
+        self.history_lines.extend(lines)
+
+    def _push(self) -> None:
+        url = self.config.option.ml_score_push or self.settings.push_url
+        if not url:
+            return
+        from .prometheus import PrometheusError, push
+
+        assert self.report is not None
+        try:
+            push(url, self._prometheus_text())
+        except (PrometheusError, ValueError) as exc:
+            self.written.append(f"could not push to the Pushgateway: {exc}")
+        else:
+            self.written.append(f"pushed the score to the Pushgateway at {url}")
+
+    def _prometheus_text(self) -> str:
+        from .prometheus import render
+
+        assert self.report is not None
+        return render(self.report, [(n, v, labels) for n, v, labels in self.metrics.values()])
+
+    def _write_files(self) -> None:
+        from .report import render_json, render_markdown, write_text_atomic
+
+        assert self.report is not None
+        base = Path(self.config.invocation_params.dir)
+        for spec in self.reports:
+            if spec.path is None:
+                continue
+            path = base / spec.path
+            if spec.kind == "json":
+                text = render_json(self.report)
+            elif spec.kind == "markdown":
+                text = render_markdown(self.report, self.rubric)
+            else:
+                text = self._prometheus_text()
+            try:
+                write_text_atomic(path, text)
+            except OSError as exc:
+                self.written.append(f"could not write {spec.kind} report to {path}: {exc}")
+            else:
+                self.written.append(f"{spec.kind} report written to {path}")
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.is_worker:
+            return
+        tr = terminalreporter
+        if self.no_verdict:
+            tr.write_line(f"ML Test Score: {self.no_verdict}")
+            return
+        if self.report is None:
+            return
+        from .report import fmt_points
+        from .scorecard import one_line, render_scorecard
+
+        kinds = {spec.kind for spec in self.reports}
+        if tr.verbosity < 0:
+            tr.write_line(one_line(self.report))
+        elif kinds & {"term", "term-missing"}:
+            tw = self.config.get_terminal_writer()
+            tr.write_sep("=", "ML Test Score", bold=True)
+            text = render_scorecard(
+                self.report,
+                self.rubric,
+                markup=tw.hasmarkup,
+                width=tw.fullwidth,
+                missing="term-missing" in kinds,
+            )
+            tr.write(text)
+        for verdict in self.verdicts:
+            tr.write_sep("-", self.judges.title(verdict))
+            tr.write_line(verdict.text)
+        for line in self.history_lines:
+            tr.write_line(line)
+        for line in self.written:
+            tr.write_line(line)
+        for nodeid, ids in sorted(self.unknown.items()):
+            tr.write_line(
+                f"unknown rubric id(s) {', '.join(ids)} in {nodeid}: that test earned nothing",
+                red=True,
+            )
+        report = self.report
+        if report["passed"] is False:
+            tr.write_line(
+                f"FAIL: ML Test Score {fmt_points(report['score'])} is below the required "
+                f"{fmt_points(report['min_score'])}",
+                red=True,
+                bold=True,
+            )
+        elif report["passed"] is True:
+            tr.write_line(
+                f"ML Test Score {fmt_points(report['score'])} meets the required "
+                f"{fmt_points(report['min_score'])}",
+                green=True,
+            )
