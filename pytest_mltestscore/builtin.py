@@ -34,6 +34,15 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 
+class NotJudged(Exception):
+    """The check cannot reach a verdict: raised where that is found (the model rejects its
+    input, a column kind the check cannot read, too little data, a file not yet frozen).
+
+    The built-in item is then skipped with this message as its reason, which names what is
+    missing and how to configure it. It earns nothing; it never passes and never fails.
+    """
+
+
 @dataclass(frozen=True)
 class Param:
     """One tunable parameter of a check: its TOML type, default and meaning."""

@@ -47,11 +47,14 @@ class BuiltinCheckItem(pytest.Item):
 
     def runtest(self) -> None:
         from .assets import AssetError
+        from .builtin import NotJudged
 
         label = f"{self.check.rubric_id} {self.check.name}"
         assert self.check.run is not None
         try:
             self.result = self.check.run(self.context)
+        except NotJudged as exc:
+            pytest.skip(f"{label}: not judged: {exc}")
         except AssetError as exc:
             raise CheckFailed(f"{label}: {exc}") from None
         except ValueError as exc:  # the library's word on arguments that do not fit the data
