@@ -9,10 +9,13 @@ keeps their profiles, so that every data check reads a dataset at most once.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .result import NotJudged
 from .settings import DatasetSpec, ModelSpec
 
 if TYPE_CHECKING:
@@ -23,6 +26,46 @@ if TYPE_CHECKING:
 
 class AssetError(Exception):
     """A configured model or dataset could not be loaded; the message names key and file."""
+
+
+TRIAL_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ModelTrial:
+    """What happened when a model was called on a few rows of a dataset before its checks."""
+
+    model: str
+    dataset: str | None  # None: no dataset to try it on
+    columns: tuple[str, ...]
+    error: str | None  # the exception, in a line; None: the model took the rows
+    key: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def reason(self) -> str:
+        """The one-line reason a check gives for not judging."""
+        return (
+            f"model {self.model!r} cannot take the columns of dataset {self.dataset!r} "
+            f"({self.error}); see 'models that cannot take their data' in the summary"
+        )
+
+    def explain(self) -> str:
+        """The whole story, told once per session."""
+        shown = ", ".join(self.columns[:20]) + (", ..." if len(self.columns) > 20 else "")
+        return (
+            f"model {self.model!r} ([{self.key}]) was called on {TRIAL_ROWS} rows of dataset "
+            f"{self.dataset!r} with the column(s) {shown or '(none)'} and raised:\n"
+            f"    {self.error}\n"
+            "Every built-in check that feeds it data is not judged. Make the model take the "
+            "data's columns as serving does: save a scikit-learn Pipeline that includes the "
+            "preprocessing (e.g. the vectorizer or ColumnTransformer before the estimator), or "
+            'build it with load = "pkg.module:callable" returning an object whose predict '
+            "takes these columns; if the model needs fewer columns, list them in features = "
+            "[...] under the dataset."
+        )
 
 
 class Assets:
@@ -40,6 +83,75 @@ class Assets:
         self._models: dict[str, Any] = {}
         self._frames: dict[str, pd.DataFrame] = {}
         self._profiles: dict[tuple[str, str | None], DatasetProfile] = {}
+        self._unavailable: dict[str, str | None] = {}
+        self._trials: dict[str, ModelTrial] = {}
+
+    # -- can the configuration work? ---------------------------------------------------------
+    def problems(self, *, load_models: bool = True) -> dict[str, str]:
+        """What cannot work, by config key: a dataset path matching no file, a model artifact
+        missing or unreadable, an import path that does not import. Entries marked ``optional``
+        are left out (their checks are not judged instead). Cheap: no dataset is read."""
+        found: dict[str, str] = {}
+        for spec in self.datasets.values():
+            if not spec.optional and (problem := self._dataset_problem(spec)) is not None:
+                found[spec.key] = problem
+        for name, mspec in self.models.items():
+            if mspec.optional:
+                continue
+            problem = self._model_problem(mspec)
+            if problem is None and load_models and mspec.path is not None:
+                try:
+                    self.model(name)
+                except AssetError as exc:
+                    problem = str(exc)
+            if problem is not None:
+                found[mspec.key] = problem
+        return found
+
+    def unavailable(self, kind: str, name: str) -> str | None:
+        """Why an ``optional`` dataset or model (``kind``) cannot be used now, or None."""
+        key = f"{kind}:{name}"
+        if key not in self._unavailable:
+            reason: str | None = None
+            if kind == "dataset" and name in self.datasets and self.datasets[name].optional:
+                reason = self._dataset_problem(self.datasets[name])
+            elif kind == "model" and name in self.models and self.models[name].optional:
+                reason = self._model_problem(self.models[name])
+            self._unavailable[key] = reason
+        return self._unavailable[key]
+
+    def _dataset_problem(self, spec: DatasetSpec) -> str | None:
+        from .loading import ImportPathError, load_callable
+
+        if spec.path is not None:
+            try:
+                self._files(spec)
+            except AssetError as exc:
+                return str(exc)
+            return None
+        assert spec.load is not None
+        try:
+            load_callable(spec.load)
+        except ImportPathError as exc:
+            return f"[{spec.key}] load = {spec.load!r}: {exc}"
+        return None
+
+    def _model_problem(self, spec: ModelSpec) -> str | None:
+        from .loading import ImportPathError, load_callable
+
+        if spec.path is not None:
+            if not spec.path.is_file():
+                return (
+                    f"[{spec.key}] path = {str(spec.path)!r}: no such file "
+                    "(expected a model artifact such as models/model.skops)"
+                )
+            return None
+        assert spec.load is not None
+        try:
+            load_callable(spec.load)
+        except ImportPathError as exc:
+            return f"[{spec.key}] load = {spec.load!r}: {exc}"
+        return None
 
     # -- models ----------------------------------------------------------------------------
     def model_spec(self, name: str) -> ModelSpec:
@@ -90,10 +202,65 @@ class Assets:
             from .loading import artifact_created
 
             return artifact_created(spec.path)
-        raise AssetError(
-            f"[{spec.key}]: the model's age is unknown; set created = 2026-10-01 (the date it "
-            "was trained) or load it from an artifact file"
+        raise NotJudged(
+            f"the age of model {name!r} is unknown: it is built by load = {spec.load!r}; set "
+            f"created = 2026-10-01 (the date it was trained) under [{spec.key}], or load it "
+            "from an artifact file with a <artifact>.meta.json sidecar"
         )
+
+    def model_inputs(self, model_name: str, ds: str) -> pd.DataFrame:
+        """The dataset's columns the model was fitted on (``feature_names_in_``), else its
+        features."""
+        from .modeling import feature_names
+
+        frame = self.frame(ds)
+        names = feature_names(self.model(model_name), self.features(ds))
+        assert names is not None
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            spec = self.dataset_spec(ds)
+            raise AssetError(
+                f"[{spec.key}]: the model {model_name!r} expects column(s) {', '.join(missing)}, "
+                "which the data lacks"
+            )
+        return frame[names]
+
+    def trial(self, name: str) -> ModelTrial:
+        """Call model ``name`` once on a few rows of the training data (else validation, else
+        serving), as every check will; cached. A model that cannot take them cannot be judged
+        by any check that feeds it that data."""
+        if name not in self._trials:
+            self._trials[name] = self._try_model(name)
+        return self._trials[name]
+
+    def _try_model(self, name: str) -> ModelTrial:
+        spec = self.model_spec(name)
+        candidates = [d for d in ("training", "validation", "serving") if d in self.datasets]
+        usable = [d for d in candidates if self.unavailable("dataset", d) is None]
+        if not usable:
+            return ModelTrial(name, None, (), None)
+        ds = usable[0]
+        model = self.model(name)
+        from .modeling import feature_names
+
+        frame = self.frame(ds)
+        names = feature_names(model, self.features(ds)) or []
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            error = (
+                f"it was fitted on column(s) {', '.join(missing)}, which the data lacks "
+                f"(columns: {', '.join(map(str, frame.columns[:20]))})"
+            )
+            return ModelTrial(name, ds, tuple(names), error, spec.key)
+        rows = frame[names].head(TRIAL_ROWS)
+        try:
+            with warnings.catch_warnings():  # only an exception says the model cannot take them
+                warnings.simplefilter("ignore")
+                model.predict(rows)
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            return ModelTrial(name, ds, tuple(names), f"{type(exc).__name__}: {first}", spec.key)
+        return ModelTrial(name, ds, tuple(names), None, spec.key)
 
     # -- datasets --------------------------------------------------------------------------
     def dataset_spec(self, name: str) -> DatasetSpec:

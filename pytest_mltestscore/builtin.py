@@ -25,22 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .result import CheckResult
+from .result import NotJudged as NotJudged  # where checks find it
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .assets import Assets
+    from .assets import Assets, ModelTrial
     from .history import HistoryStore
     from .settings import Settings
-
-
-class NotJudged(Exception):
-    """The check cannot reach a verdict: raised where that is found (the model rejects its
-    input, a column kind the check cannot read, too little data, a file not yet frozen).
-
-    The built-in item is then skipped with this message as its reason, which names what is
-    missing and how to configure it. It earns nothing; it never passes and never fails.
-    """
 
 
 @dataclass(frozen=True)
@@ -53,9 +45,46 @@ class Param:
     help: str
     lo: float = 0.0
     hi: float | None = None
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None  # for strings
+    check: Callable[[Any, Settings], str | None] | None = None  # a configured value's problem
+
+    def allowed(self) -> Sequence[str] | None:
+        """The values a string parameter may take, or None when any string will do."""
+        return self.choices() if callable(self.choices) else self.choices
 
 
-METRIC = Param("metric", "string", None, "quality metric (accuracy, roc_auc, log_loss, rmse...)")
+def configured_dataset(value: Any, settings: Settings) -> str | None:
+    """A parameter naming a dataset must name a configured one."""
+    if value in settings.datasets:
+        return None
+    known = ", ".join(sorted(settings.datasets)) or "none"
+    return f"no dataset {value!r} is configured (configured: {known})"
+
+
+def import_path(value: Any, settings: Settings) -> str | None:
+    """A parameter naming a callable must import (user code is imported once, at start)."""
+    from .loading import ImportPathError, load_callable
+
+    try:
+        load_callable(str(value))
+    except ImportPathError as exc:
+        return str(exc)
+    return None
+
+
+def _metric_names() -> list[str]:
+    from .metrics import METRICS
+
+    return sorted(METRICS)
+
+
+METRIC = Param(
+    "metric",
+    "string",
+    None,
+    "quality metric (accuracy, roc_auc, log_loss, rmse...; default: by task)",
+    choices=_metric_names,
+)
 """The ``metric`` parameter most model checks share."""
 
 
@@ -79,23 +108,23 @@ class CheckContext:
         return self.settings.schema_path
 
     # -- what checks feed the model ----------------------------------------------------------
+    def model(self, name: str = "default") -> Any:
+        """The configured model, once it has been seen to take a few rows of the training data.
+
+        Raises :class:`NotJudged` when it cannot (the check cannot judge a model that cannot
+        take its input; the summary tells once how to make it take them).
+        """
+        model = self.assets.model(name)
+        trial = self.assets.trial(name)
+        if not trial.ok:
+            raise ModelRejectsData(trial)
+        return model
+
     def model_inputs(self, model_name: str, ds: str) -> pd.DataFrame:
         """The dataset's columns the model was fitted on (``feature_names_in_``), else its
-        features."""
-        from .assets import AssetError
-        from .modeling import feature_names
-
-        frame = self.assets.frame(ds)
-        names = feature_names(self.assets.model(model_name), self.assets.features(ds))
-        assert names is not None
-        missing = [n for n in names if n not in frame.columns]
-        if missing:
-            spec = self.assets.dataset_spec(ds)
-            raise AssetError(
-                f"[{spec.key}]: the model {model_name!r} expects column(s) {', '.join(missing)}, "
-                "which the data lacks"
-            )
-        return frame[names]
+        features; the model has passed its trial."""
+        self.model(model_name)
+        return self.assets.model_inputs(model_name, ds)
 
     def labelled(self, model_name: str, ds: str) -> tuple[pd.DataFrame, pd.Series]:
         """Model inputs and labels of the rows of ``ds`` that carry a label."""
@@ -105,8 +134,9 @@ class CheckContext:
         return X[keep], y[keep]
 
     def holdout_name(self) -> str:
-        """The labelled held-out dataset: ``validation``, else ``serving``."""
-        return "validation" if "validation" in self.assets.datasets else "serving"
+        """The labelled held-out dataset: ``validation`` (when available), else ``serving``."""
+        available = self.assets.unavailable("dataset", "validation") is None
+        return "validation" if "validation" in self.assets.datasets and available else "serving"
 
     def fit_function(self) -> Callable[..., Any]:
         """The configured ``[tool.mltestscore.training] fit`` callable."""
@@ -118,6 +148,14 @@ class CheckContext:
             return load_callable(self.settings.training_fit)
         except ImportPathError as exc:
             raise AssetError(f"[tool.mltestscore.training] fit: {exc}") from None
+
+
+class ModelRejectsData(NotJudged):
+    """A model failed its trial: it cannot take the columns of the data it would be fed."""
+
+    def __init__(self, trial: ModelTrial) -> None:
+        super().__init__(trial.reason())
+        self.explanation = trial.explain()
 
 
 Needs = Callable[[CheckContext], "str | None"]
@@ -132,6 +170,8 @@ def dataset(name: str, *, column: str | None = None) -> Needs:
         spec = ctx.assets.datasets.get(name)
         if spec is None:
             return f"no dataset {name!r} configured ([tool.mltestscore.datasets.{name}])"
+        if (absent := ctx.assets.unavailable("dataset", name)) is not None:
+            return f"dataset {name!r} is optional and not available: {absent}"
         if column is not None and getattr(spec, column) is None:
             return f"dataset {name!r} names no {column} column ([{spec.key}] {column} = ...)"
         return None
@@ -147,6 +187,8 @@ def model(name: str, *, artifact: bool = False) -> Needs:
         spec = ctx.assets.models.get(name)
         if spec is None:
             return f"no model {name!r} configured ([tool.mltestscore.models.{name}])"
+        if (absent := ctx.assets.unavailable("model", name)) is not None:
+            return f"model {name!r} is optional and not available: {absent}"
         if artifact and spec.path is None:
             return (
                 f"model {name!r} is loaded by import path; this check needs an artifact file "
@@ -186,7 +228,8 @@ def needs_holdout(ctx: CheckContext) -> str | None:
     """labelled `validation` (or `serving`) dataset"""
     for name in ("validation", "serving"):
         spec = ctx.assets.datasets.get(name)
-        if spec is not None and spec.target is not None:
+        labelled = spec is not None and spec.target is not None
+        if labelled and ctx.assets.unavailable("dataset", name) is None:
             return None
     return (
         "no labelled held-out data: configure a 'validation' dataset (or 'serving') with a target"

@@ -13,6 +13,7 @@ import pytest
 
 from .assets import AssetError
 from .project import Project, load_project
+from .result import NotJudged
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,7 @@ def _project_for_test(request: pytest.FixtureRequest) -> Project:
 def _asset(call: Callable[..., T], *args: Any) -> T:
     try:
         return call(*args)
-    except AssetError as exc:
+    except (AssetError, NotJudged) as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)
 

@@ -976,7 +976,11 @@ class SQLiteHistoryStore(_SQLHistoryStore):
         return problems
 
     def close(self) -> None:
+        """Fold the write-ahead log back into the database file and release the connection, so
+        that a copy of the one file (a CI cache) holds every stored run."""
         if self._conn is not None:
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
             self._conn = None
 

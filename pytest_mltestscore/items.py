@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .result import CheckResult
 
 NODE_PREFIX = "mltestscore"
+TRIAL_PROPERTY = "mltestscore_trial"  # a model that cannot take its data, told once
 
 
 def nodeid_of(check: BuiltinCheck) -> str:
@@ -47,21 +48,21 @@ class BuiltinCheckItem(pytest.Item):
 
     def runtest(self) -> None:
         from .assets import AssetError
-        from .builtin import NotJudged
+        from .result import NotJudged
 
         label = f"{self.check.rubric_id} {self.check.name}"
         assert self.check.run is not None
         try:
             self.result = self.check.run(self.context)
-        except NotJudged as exc:
+        except NotJudged as exc:  # classified where it arose: the check cannot judge
+            explanation = getattr(exc, "explanation", None)
+            if explanation:
+                self.user_properties.append((TRIAL_PROPERTY, explanation))
             pytest.skip(f"{label}: not judged: {exc}")
-        except AssetError as exc:
+        except AssetError as exc:  # a configured asset that cannot be read: bad data
             raise CheckFailed(f"{label}: {exc}") from None
-        except ValueError as exc:  # the library's word on arguments that do not fit the data
-            raise CheckFailed(
-                f"{label}: cannot run with this data and configuration: {exc}\n"
-                f"(tune it under [tool.mltestscore.checks.{self.check.rubric_id}])"
-            ) from None
+        except ImportError as exc:  # an optional tool the check needs is not installed
+            pytest.skip(f"{label}: not judged: {exc}")
         except Exception as exc:
             import traceback
 
@@ -76,7 +77,12 @@ class BuiltinCheckItem(pytest.Item):
         if self.result.verdict == "fail":
             raise CheckFailed(self.result.message())
         if self.result.verdict == "skip":
-            pytest.skip(self.result.message())
+            result = self.result
+            table = result.table.render() if result.table is not None and result.table.rows else ""
+            details = "\n".join([*result.notes, table]).strip()
+            pytest.skip(
+                f"{label}: not judged: {result.summary}" + (f"\n{details}" if details else "")
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):

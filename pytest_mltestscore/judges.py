@@ -8,13 +8,13 @@ through ``workeroutput``; the controller merges them and judges once, at the end
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .items import BuiltinCheckItem, nodeid_of
+from .items import nodeid_of
 
 if TYPE_CHECKING:
     from .builtin import BuiltinCheck, SessionJudge
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from .result import CheckResult
 
 OUTPUT_KEY = "mltestscore_judges"
-DESELECTED_KEY = "mltestscore_deselected"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,6 @@ class SessionJudges:
     def __init__(self, config: pytest.Config, project: Project) -> None:
         self.config = config
         self.judges: dict[str, tuple[BuiltinCheck, SessionJudge]] = {}
-        self.deselected = 0  # the session's own tests left out by -k, -m, --lf...
         for check in project.checks:
             if check.session is None or not project.enabled(check):
                 continue
@@ -62,29 +60,19 @@ class SessionJudges:
     def __bool__(self) -> bool:
         return bool(self.judges)
 
-    def note_deselected(self, items: Sequence[pytest.Item]) -> None:
-        """Tests left out make the run partial (deselecting only built-in checks does not)."""
-        self.deselected += sum(1 for i in items if not isinstance(i, BuiltinCheckItem))
-
     def send_to_controller(self) -> None:
-        """xdist worker: hand the measurements and the deselected count to the controller."""
+        """xdist worker: hand the measurements to the controller."""
         output = self.config.workeroutput  # type: ignore[attr-defined]
         output[OUTPUT_KEY] = {name: judge.payload() for name, (_, judge) in self.judges.items()}
-        output[DESELECTED_KEY] = self.deselected
 
     def receive(self, workeroutput: Mapping[str, Any]) -> None:
         """xdist controller: a worker finished."""
         for name, payload in dict(workeroutput.get(OUTPUT_KEY, {})).items():
             if name in self.judges:
                 self.judges[name][1].receive(payload)
-        # every worker collects, and deselects, the whole suite: the largest count is the count
-        self.deselected = max(self.deselected, int(workeroutput.get(DESELECTED_KEY, 0)))
 
-    def judge(self, stopped: str | None) -> list[Verdict]:
-        """Judge each once; ``stopped`` says why the session ended early, if it did."""
-        partial = stopped or (
-            f"{self.deselected} test(s) deselected (-k, -m, --lf, ...)" if self.deselected else None
-        )
+    def judge(self, partial: str | None) -> list[Verdict]:
+        """Judge each once; ``partial`` says why the run is not a whole run, if it is not."""
         return [Verdict(check, judge.judge(partial)) for check, judge in self.judges.values()]
 
     def title(self, verdict: Verdict) -> str:

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from .rubric import suggest
+from .settings import push_url_problem
 
 ML_SCORE = "--ml-score"
 ML_SCORE_MIN = "--ml-score-min"
@@ -36,6 +37,14 @@ def parse_min_score(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number from 0 to 7, got {text!r}")
     return value
+
+
+def parse_push_url(text: str) -> str:
+    """A Pushgateway URL: http(s)://host[:port][/path]."""
+    problem = push_url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+    return text.strip()
 
 
 def parse_report(text: str) -> ReportSpec:

@@ -32,6 +32,7 @@ from .options import (
     ML_SCORE_RUBRIC,
     ReportSpec,
     parse_min_score,
+    parse_push_url,
     parse_report,
 )
 
@@ -98,6 +99,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         ML_SCORE_PUSH,
+        type=parse_push_url,
         default=None,
         metavar="URL",
         help="push the score and recorded metrics to a Prometheus Pushgateway (implies "

@@ -8,12 +8,13 @@ validated by the registry, so that any configuration error is one usage error at
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import clock
-from .assets import Assets
+from .assets import AssetError, Assets
 
 if TYPE_CHECKING:
     from .builtin import BuiltinCheck, CheckContext
@@ -50,19 +51,88 @@ class Project:
         if self.settings.history is None:
             return None
         if self._store is None:
-            from .assets import AssetError
             from .history import HistoryError, open_store
 
             try:
                 self._store = open_store(self.settings.history)
-            except (HistoryError, ImportError) as exc:
+            except (HistoryError, ImportError, ValueError) as exc:
                 raise AssetError(f"run history: {exc}") from None
         return self._store
+
+    def close(self) -> None:
+        """Close the history store of this process (an SQLite store folds its log back in)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def problems(self) -> list[str]:
+        """Configuration that cannot work, one line each: a dataset path matching no file, a
+        model artifact missing or unreadable, an import path that does not import, a history
+        store that cannot be opened. Optional entries are not listed (their checks are not
+        judged instead)."""
+        import importlib.util
+
+        from .loading import ImportPathError, load_callable
+
+        found = [
+            f"{key}: {p}" if not p.startswith("[") else p
+            for key, p in self.assets.problems().items()
+        ]
+        settings = self.settings
+        if settings.training_fit is not None:
+            try:
+                load_callable(settings.training_fit)
+            except ImportPathError as exc:
+                found.append(f"[tool.mltestscore.training] fit = {settings.training_fit!r}: {exc}")
+        for module in settings.feature_modules:
+            try:
+                spec = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None:
+                found.append(
+                    f"[tool.mltestscore] feature_modules: {module!r} cannot be found on sys.path"
+                )
+        if (problem := self._history_problem()) is not None:
+            found.append(problem)
+        return found
+
+    def _history_problem(self) -> str | None:
+        """A history location that cannot work (a directory, an SQLite URL without a path).
+        A store that fails at run time (a server down) is reported then and not fatal."""
+        target = self.settings.history
+        if target is None:
+            return None
+        if "://" in target:
+            if target.lower().startswith("sqlite:"):
+                from .history import sqlite_path_from_url
+
+                try:
+                    path = self.settings.root / sqlite_path_from_url(target)
+                except ValueError as exc:
+                    return f"[tool.mltestscore] history_url: {exc}"
+                return self._file_problem("history_url", path)
+            return None
+        return self._file_problem("history", Path(target))
+
+    @staticmethod
+    def _file_problem(key: str, path: Path) -> str | None:
+        if path.is_dir():
+            return (
+                f"[tool.mltestscore] {key}: {str(path)!r} is a directory; expected the path of "
+                "an SQLite file, such as .mltestscore/history.sqlite"
+            )
+        return None
 
     def enabled(self, check: BuiltinCheck) -> bool:
         from .registry import enabled
 
         return enabled(check, self.params)
+
+    def is_blocking(self, check: BuiltinCheck) -> bool:
+        from .registry import blocking
+
+        return blocking(check, self.params)
 
     def context(self, check: BuiltinCheck) -> CheckContext:
         """What ``check`` sees when it runs: the assets, settings and its own parameters."""
@@ -116,7 +186,7 @@ def load_project(config: pytest.Config) -> Project:
         if _uses_checks(settings):
             from .registry import all_checks, parse_check_params
 
-            params = parse_check_params(settings.checks, rubric.normalize)
+            params = parse_check_params(settings, rubric.normalize)
             checks = all_checks(settings)
     except (ConfigError, RubricError, clock.ClockError) as exc:
         raise pytest.UsageError(str(exc)) from None

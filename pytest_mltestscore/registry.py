@@ -18,9 +18,11 @@ from typing import Any
 
 from .builtin import BuiltinCheck, Param
 from .checks import SECTIONS, section_modules
+from .rubric import suggest
 from .settings import ConfigError, Settings, TableReader
 
 _ID = re.compile(r"([a-z]+)-(\d+)$")
+MAX_INTEGER = 2**31 - 1  # counts and sizes beyond this are typos, not settings
 
 
 def _order(check: BuiltinCheck) -> tuple[int, int]:
@@ -66,9 +68,19 @@ def _param_value(reader: TableReader, p: Param) -> Any:
     if p.kind == "number":
         return reader.number(p.name, p.lo, p.hi)
     if p.kind == "integer":
-        return reader.integer(p.name, int(p.lo))
+        value = reader.integer(p.name, int(p.lo))
+        if value is not None and value > MAX_INTEGER:
+            raise reader.fail(p.name, f"a whole number from {int(p.lo)} to {MAX_INTEGER}", value)
+        return value
     if p.kind == "string":
-        return reader.string(p.name)
+        text = reader.string(p.name)
+        allowed = p.allowed()
+        if text is not None and allowed is not None and text not in allowed:
+            raise ConfigError(
+                f"{reader.where(p.name)}: unknown value {text!r}{suggest(text, list(allowed))} "
+                f"(expected one of: {', '.join(allowed)})"
+            )
+        return text
     if p.kind == "bool":
         return reader.boolean(p.name)
     if p.kind == "datetime":
@@ -84,21 +96,30 @@ def _param_value(reader: TableReader, p: Param) -> Any:
 
 
 def parse_check_params(
-    reader: TableReader | None, normalize: Callable[[str], str | None]
+    settings: Settings, normalize: Callable[[str], str | None]
 ) -> dict[str, dict[str, Any]]:
-    """Validate ``[tool.mltestscore.checks.ID]`` tables: known items, known keys, right types."""
+    """Validate ``[tool.mltestscore.checks.ID]`` tables: known items, known keys, right types,
+    values a check can use (known metrics, configured datasets, import paths that import)."""
+    reader = settings.checks
     if reader is None:
         return {}
     by_item = checks_by_item()
     out: dict[str, dict[str, Any]] = {}
+    spelled: dict[str, str] = {}
     for raw_id, sub in reader.tables().items():
         item = normalize(raw_id)
         if item is None or item not in by_item:
             known = ", ".join(by_item)
             what = "is not a rubric id" if item is None else "has no built-in check"
             raise ConfigError(f"{reader.where(raw_id)}: {what}; built-in checks exist for: {known}")
-        params: dict[str, Any] = {"enabled": True}
-        allowed = ["enabled"]
+        if item in spelled:
+            raise ConfigError(
+                f"{reader.where(raw_id)}: a second table for {item} (also written "
+                f"{spelled[item]!r}); merge them into one [{reader.prefix}.{item}]"
+            )
+        spelled[item] = raw_id
+        params: dict[str, Any] = {"enabled": True, "blocking": False}
+        allowed = ["enabled", "blocking"]
         for check in by_item[item]:
             for p in check.params:
                 allowed.append(p.name)
@@ -107,10 +128,15 @@ def parse_check_params(
         for check in by_item[item]:
             for p in check.params:
                 value = _param_value(sub, p)
-                if value is not None:
-                    params[p.name] = value
+                if value is None:
+                    continue
+                problem = p.check(value, settings) if p.check is not None else None
+                if problem is not None:
+                    raise ConfigError(f"{sub.where(p.name)}: {problem}")
+                params[p.name] = value
         enabled = sub.boolean("enabled")
         params["enabled"] = True if enabled is None else enabled
+        params["blocking"] = bool(sub.boolean("blocking"))
         out[item] = params
     return out
 
@@ -118,10 +144,16 @@ def parse_check_params(
 def params_for(check: BuiltinCheck, configured: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The check's parameters: its declared defaults, overridden by its configured table."""
     params = check.defaults()
-    params.update({k: v for k, v in configured.get(check.rubric_id, {}).items() if k != "enabled"})
+    own = configured.get(check.rubric_id, {})
+    params.update({k: v for k, v in own.items() if k not in ("enabled", "blocking")})
     return params
 
 
 def enabled(check: BuiltinCheck, configured: Mapping[str, Mapping[str, Any]]) -> bool:
     """False when ``enabled = false`` under the check's item."""
     return bool(configured.get(check.rubric_id, {}).get("enabled", True))
+
+
+def blocking(check: BuiltinCheck, configured: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when ``blocking = true`` under the check's item: its failure fails the run."""
+    return bool(configured.get(check.rubric_id, {}).get("blocking", False))

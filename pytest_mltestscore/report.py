@@ -14,7 +14,7 @@ from typing import Any
 
 from . import __version__
 from .rubric import Rubric
-from .scoring import ScoreResult
+from .scoring import ScoreResult, TestOutcome
 
 SCHEMA_VERSION = 1
 STATUS_MARK = {
@@ -52,7 +52,7 @@ def build_report(
                         "title": i.title,
                         "status": i.status,
                         "points": i.points,
-                        "tests": [{"nodeid": t.nodeid, "outcome": t.outcome} for t in i.tests],
+                        "tests": [_test_entry(t) for t in i.tests],
                         "manual": None
                         if i.manual is None
                         else {
@@ -70,6 +70,15 @@ def build_report(
     if extra:
         report.update(extra)
     return report
+
+
+def _test_entry(t: TestOutcome) -> dict[str, Any]:
+    entry: dict[str, Any] = {"nodeid": t.nodeid, "outcome": t.outcome}
+    if t.reason:
+        entry["reason"] = t.reason
+    if t.via != "marker":
+        entry["via"] = t.via
+    return entry
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -95,12 +104,24 @@ def fmt_points(value: float) -> str:
 
 
 def outcome_summary(tests: list[dict[str, Any]]) -> str:
-    """A short phrase for the tests behind an item: '2 passed, 1 failed'."""
+    """A short phrase for the tests behind an item: '2 passed, 1 failed', and how many earn it
+    through ``[tool.mltestscore.map]`` rather than a marker."""
     counts: dict[str, int] = {}
     for t in tests:
         counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
     order = ("failed", "error", "passed", "xpassed", "xfailed", "skipped")
-    return ", ".join(f"{counts[o]} {o}" for o in order if o in counts)
+    text = ", ".join(f"{counts[o]} {o}" for o in order if o in counts)
+    mapped = sum(1 for t in tests if t.get("via", "marker") == "map")
+    return text + (f" ({mapped} by map)" if mapped else "")
+
+
+def not_judged(tests: list[dict[str, Any]]) -> str | None:
+    """The reason a built-in check gave for not judging, when that is all an item has."""
+    reasons = [t["reason"] for t in tests if t["outcome"] == "skipped" and t.get("reason")]
+    if not reasons or any(t["outcome"] not in ("skipped", "xfailed") for t in tests):
+        return None
+    first = reasons[0]
+    return first + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
 
 
 def item_detail(item: dict[str, Any], max_age_days: int | None = None) -> str:
@@ -115,7 +136,7 @@ def item_detail(item: dict[str, Any], max_age_days: int | None = None) -> str:
         return outcome_summary(tests)
     parts = []
     if tests:
-        parts.append(outcome_summary(tests))
+        parts.append(not_judged(tests) or outcome_summary(tests))
     manual = item["manual"]
     if manual is not None:
         by = f" by {manual['by']}" if manual.get("by") else ""

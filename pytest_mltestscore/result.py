@@ -29,6 +29,15 @@ def _cell(value: object) -> str:
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 3] + "..."
 
 
+class NotJudged(Exception):
+    """The check cannot reach a verdict: raised where that is found (the model rejects its
+    input, a column kind the check cannot read, too little data, a file not yet frozen).
+
+    The built-in item is then skipped with this message as its reason, which names what is
+    missing and how to configure it. It earns nothing; it never passes and never fails.
+    """
+
+
 @dataclass(frozen=True)
 class Table:
     """A small, plain-text table of findings (one row per column, slice, feature...)."""

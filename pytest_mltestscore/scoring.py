@@ -31,6 +31,8 @@ class TestOutcome:
 
     nodeid: str
     outcome: Outcome
+    reason: str | None = None  # why it was skipped (a built-in check: why it could not judge)
+    via: str = "marker"  # how it earns the item: "marker", "map" or "marker+map"
 
 
 @dataclass(frozen=True)

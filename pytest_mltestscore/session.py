@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import clock
+from .items import NODE_PREFIX, TRIAL_PROPERTY, BuiltinCheckItem, nodeid_of
 from .judges import SessionJudges, Verdict
 from .options import ReportSpec
 from .state import PROFILE_PROPERTY
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
     from .scoring import ScoreResult
 
 REPORT_ATTR = "mltestscore_ids"
+VIA_ATTR = "mltestscore_via"
 UNKNOWN_ATTR = "mltestscore_unknown"
-_ids_key = pytest.StashKey[tuple[list[str], list[str]]]()
+SCOPE_KEY = "mltestscore_scope"  # what a worker saw of the run's scope: deselected, unmatched
+_ids_key = pytest.StashKey[tuple[list[str], list[str], dict[str, str]]]()
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -43,6 +46,7 @@ class ScoreSession:
         self.is_worker = _is_worker(config)
         self.phases: dict[str, dict[str, tuple[str, bool]]] = {}
         self.ids_by_test: dict[str, list[str]] = {}
+        self.via: dict[str, dict[str, str]] = {}
         self.metrics: dict[tuple[str, str], tuple[str, float, dict[str, str]]] = {}
         self.profiles: dict[str, dict[str, Any]] = {}
         self.history_lines: list[str] = []
@@ -51,8 +55,29 @@ class ScoreSession:
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
         self.no_verdict: str | None = None
+        if not self.is_worker:
+            problems = project.problems()
+            if problems:
+                where = project.settings.file or "pyproject.toml"
+                raise pytest.UsageError(
+                    f"{where}: configuration that cannot work (mark an entry optional = true if "
+                    "it may legitimately be absent):\n  " + "\n  ".join(problems)
+                )
         self.judges = SessionJudges(config, project)
         self.verdicts: list[Verdict] = []
+        self.deselected = 0  # the suite's own tests left out (-k, -m, --lf, --deselect...)
+        self.unmatched: set[str] | None = None  # map patterns no collected test matched
+        self.reasons: dict[str, str] = {}  # nodeid -> why it was skipped
+        self.explanations: dict[str, None] = {}  # models that cannot take their data, once
+        self.builtin_failed: list[str] = []  # built-in checks that failed, by node id
+        self.blocking = {
+            nodeid_of(c)
+            for c in project.checks
+            if project.settings.blocking or project.is_blocking(c)
+        }
+        self.gated = project.settings.min_score is not None
+        self.completed = False
+        self.partial: str | None = None
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -64,12 +89,15 @@ class ScoreSession:
         )
         return [f"mltestscore: rubric {self.rubric.id}{gate} ({where})"]
 
-    def _item_ids(self, item: pytest.Item) -> tuple[list[str], list[str]]:
+    def _item_ids(self, item: pytest.Item) -> tuple[list[str], list[str], dict[str, str]]:
+        """The item's rubric ids (markers and ``[tool.mltestscore.map]``), the unknown ones,
+        and for each id how the test earns it."""
         cached = item.stash.get(_ids_key, None)
         if cached is not None:
             return cached
         ids: list[str] = []
         unknown: list[str] = []
+        via: dict[str, str] = {}
         for mark in item.iter_markers("rubric"):
             if not mark.args:
                 unknown.append("(none: rubric() needs at least one id)")
@@ -79,15 +107,32 @@ class ScoreSession:
                     unknown.append(repr(raw) if not isinstance(raw, str) else raw)
                 elif norm not in ids:
                     ids.append(norm)
-        item.stash[_ids_key] = (ids, unknown)
-        return ids, unknown
+                    via[norm] = "marker"
+        if not isinstance(item, BuiltinCheckItem):
+            for rule in self.settings.map:
+                if rule.matches(item.nodeid):
+                    for norm in rule.ids:
+                        if norm not in ids:
+                            ids.append(norm)
+                            via[norm] = "map"
+                        elif via[norm] == "marker":
+                            via[norm] = "marker+map"
+        item.stash[_ids_key] = (ids, unknown, via)
+        return ids, unknown, via
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        """Add the built-in checks (before -k/-m deselection, so those select them too)."""
+        """Add the built-in checks (before -k/-m deselection, so those select them too), and
+        note the map patterns that match no collected test."""
         settings = self.settings
+        if settings.map:
+            self.unmatched = {
+                rule.pattern
+                for rule in settings.map
+                if not any(rule.matches(i.nodeid) for i in items)
+            }
         if not (settings.models or settings.datasets):
             return  # nothing configured: no built-in check could run
         if any("::" in str(arg) for arg in config.args):
@@ -101,12 +146,13 @@ class ScoreSession:
         config.hook.pytest_collectreport(report=report)
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
-        """Session judges measure the whole suite: note when tests are left out."""
-        self.judges.note_deselected(items)
+        """A run that leaves the suite's own tests out is not a whole run (deselecting only
+        built-in checks does not count)."""
+        self.deselected += sum(1 for i in items if not isinstance(i, BuiltinCheckItem))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        _, unknown = self._item_ids(item)
+        _, unknown, _ = self._item_ids(item)
         if unknown:
             lines = [
                 f"{item.nodeid}: unknown rubric id {raw!r}; closest valid ids: "
@@ -120,10 +166,13 @@ class ScoreSession:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        ids, unknown = self._item_ids(item)
+        ids, unknown, via = self._item_ids(item)
         if ids or unknown:
             setattr(report, REPORT_ATTR, ids)
+            setattr(report, VIA_ATTR, via)
             setattr(report, UNKNOWN_ATTR, unknown)
+        if isinstance(item, BuiltinCheckItem) and report.skipped:
+            _point_at_config(report, item)
         return report
 
     # -- controller only: gather, score, gate, write ------------------------------------------
@@ -138,6 +187,18 @@ class ScoreSession:
             for name, prop in report.user_properties:
                 if name == PROFILE_PROPERTY and isinstance(prop, dict):
                     self.profiles[str(prop.get("dataset"))] = prop.get("profile", {})
+        for name, prop in report.user_properties:
+            if name == TRIAL_PROPERTY and isinstance(prop, str):
+                self.explanations.setdefault(prop, None)
+        if report.skipped and isinstance(report.longrepr, tuple):
+            self.reasons[report.nodeid] = _reason(str(report.longrepr[2]))
+        if (
+            report.failed
+            and report.when == "call"
+            and report.nodeid.startswith(f"{NODE_PREFIX}::")
+            and report.nodeid not in self.builtin_failed
+        ):
+            self.builtin_failed.append(report.nodeid)
         ids = getattr(report, REPORT_ATTR, None)
         if ids is None:
             return
@@ -146,6 +207,7 @@ class ScoreSession:
             self.unknown[report.nodeid] = unknown
             return
         self.ids_by_test[report.nodeid] = ids
+        self.via[report.nodeid] = dict(getattr(report, VIA_ATTR, {}))
         wasxfail = hasattr(report, "wasxfail")
         self.phases.setdefault(report.nodeid, {})[report.when] = (report.outcome, wasxfail)
 
@@ -157,43 +219,89 @@ class ScoreSession:
             self.no_verdict = "no verdict under --collect-only (no test ran)"
             return (yield)
         try:
-            return (yield)
+            outcome = yield
+            self.completed = True
+            return outcome
         finally:
             self._finish(session)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.is_worker and self.judges:
-            self.judges.send_to_controller()
+        if self.is_worker:
+            output = self.config.workeroutput  # type: ignore[attr-defined]
+            output[SCOPE_KEY] = {
+                "deselected": self.deselected,
+                "unmatched": None if self.unmatched is None else sorted(self.unmatched),
+            }
+            if self.judges:
+                self.judges.send_to_controller()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.project.close()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """xdist controller: a worker finished; keep what its session judges measured."""
+        """xdist controller: a worker finished; keep what it saw and what its judges measured."""
+        output = getattr(node, "workeroutput", {})
+        scope = output.get(SCOPE_KEY, {})
+        # every worker collects, and deselects, the whole suite: the largest count is the count
+        self.deselected = max(self.deselected, int(scope.get("deselected", 0)))
+        if scope.get("unmatched") is not None:
+            seen = set(scope["unmatched"])
+            self.unmatched = seen if self.unmatched is None else self.unmatched & seen
         if self.judges:
-            self.judges.receive(getattr(node, "workeroutput", {}))
+            self.judges.receive(output)
+
+    def _partial(self, session: pytest.Session) -> str | None:
+        """Why this run is not a whole run of the suite, or None when it is."""
+        opt = self.config.option
+        stopped = session.shouldstop or session.shouldfail
+        if stopped:
+            return f"the session stopped early: {stopped}"
+        if not self.completed:
+            return "the session was interrupted"
+        if getattr(opt, "lf", False):
+            return "only the last failed tests ran (--lf)"
+        if getattr(opt, "stepwise", False):
+            return "a stepwise run (--sw)"
+        if any("::" in str(arg) for arg in self.config.args):
+            return "individual tests were named on the command line"
+        if self.deselected:
+            return f"{self.deselected} test(s) deselected (-k, -m, --deselect, ...)"
+        return None
 
     def _finish(self, session: pytest.Session) -> None:
         from .report import build_report
         from .scoring import TestOutcome, combine_phases, score_run
 
+        self.partial = self._partial(session)
         tests_by_item: dict[str, list[TestOutcome]] = {}
         for nodeid, phases in self.phases.items():
             outcome = combine_phases(phases)
             if outcome is None:
                 continue
+            reason = self.reasons.get(nodeid) if outcome == "skipped" else None
+            via = self.via.get(nodeid, {})
             for item_id in self.ids_by_test[nodeid]:
-                tests_by_item.setdefault(item_id, []).append(TestOutcome(nodeid, outcome))
+                tests_by_item.setdefault(item_id, []).append(
+                    TestOutcome(nodeid, outcome, reason, via.get(item_id, "marker"))
+                )
         if self.judges:
-            stopped = session.shouldstop or session.shouldfail
-            self.verdicts = self.judges.judge(
-                f"the session stopped early: {stopped}" if stopped else None
-            )
+            self.verdicts = self.judges.judge(self.partial)
             for verdict in self.verdicts:
                 outcome_name = {"pass": "passed", "fail": "failed", "skip": "skipped"}
+                result = verdict.result
                 tests_by_item.setdefault(verdict.check.rubric_id, []).append(
-                    TestOutcome(verdict.nodeid, outcome_name[verdict.result.verdict])  # type: ignore[arg-type]
+                    TestOutcome(
+                        verdict.nodeid,
+                        outcome_name[result.verdict],  # type: ignore[arg-type]
+                        result.summary if result.verdict == "skip" else None,
+                    )
                 )
-                if verdict.result.verdict == "fail":
+                if result.verdict == "fail":
+                    self.builtin_failed.append(verdict.nodeid)
                     session.testsfailed += 1
+        if self.gated:  # the gate decides: findings cost their points, blocking ones fail
+            session.testsfailed -= len(self.not_blocking())
         self.result = score_run(
             self.rubric,
             tests_by_item,
@@ -209,9 +317,20 @@ class ScoreSession:
         self.report = build_report(self.result, created=created, extra=extra)
         if self.result.passed is False:
             session.testsfailed += 1
-        self._record_history()
+        if self.partial is None:
+            self._record_history()
+        else:
+            self.history_lines.append(
+                f"history: this run is not stored, nor pushed: a partial run ({self.partial}); "
+                "the history holds whole runs of the suite"
+            )
         self._write_files()
-        self._push()
+        if self.partial is None:
+            self._push()
+
+    def not_blocking(self) -> list[str]:
+        """The failed built-in checks that do not fail the run by themselves under a gate."""
+        return [n for n in self.builtin_failed if n not in self.blocking]
 
     def _record_history(self) -> None:
         """Append this run to the history (a failure is reported, never fatal to the run)."""
@@ -302,6 +421,15 @@ class ScoreSession:
         for verdict in self.verdicts:
             tr.write_sep("-", self.judges.title(verdict))
             tr.write_line(verdict.text)
+        if self.explanations:
+            tr.write_sep("-", "models that cannot take their data")
+            for text in self.explanations:
+                tr.write_line(text)
+        if self.unmatched:
+            for pattern in sorted(self.unmatched):
+                tr.write_line(
+                    f"[tool.mltestscore.map] {pattern!r} matches no collected test", yellow=True
+                )
         for line in self.history_lines:
             tr.write_line(line)
         for line in self.written:
@@ -325,3 +453,25 @@ class ScoreSession:
                 f"{fmt_points(report['min_score'])}",
                 green=True,
             )
+        findings = self.not_blocking() if self.gated else []
+        if findings:
+            tr.write_line(
+                f"{len(findings)} built-in check(s) failed: they cost their points but do not "
+                "fail the run under the gate (blocking = true under [tool.mltestscore.checks.ID] "
+                "makes one fail it): " + ", ".join(findings),
+                yellow=True,
+            )
+
+
+def _reason(text: str) -> str:
+    """A skip's reason without pytest's prefix and, for a built-in check, its label."""
+    text = text.removeprefix("Skipped: ")
+    at = text.find("not judged: ")
+    return text[at:] if at >= 0 else text
+
+
+def _point_at_config(report: pytest.TestReport, item: BuiltinCheckItem) -> None:
+    """A built-in check's skip points at the config file (where it is tuned), not at us."""
+    if isinstance(report.longrepr, tuple):
+        where = item.context.settings.file or item.path
+        report.longrepr = (str(where), None, report.longrepr[2])  # type: ignore[assignment]

@@ -11,6 +11,7 @@ parameters once the settings are read.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,33 @@ class Attestation:
 
 
 @dataclass(frozen=True)
+class MapRule:
+    """``[tool.mltestscore.map]`` entry: tests whose node id matches ``pattern`` earn ``ids``."""
+
+    pattern: str
+    ids: tuple[str, ...]
+
+    def matches(self, nodeid: str) -> bool:
+        """A file glob matches the test's file; with ``::``, the pattern matches the node id
+        (``file::test_name*``, ``file::Class``, ``file::Class::test*``), a class or a test
+        standing for everything under it (parametrized cases included)."""
+        path = nodeid.partition("::")[0]
+        if "::" not in self.pattern:
+            return fnmatch.fnmatchcase(path, self.pattern) or fnmatch.fnmatchcase(
+                path, f"*/{self.pattern}"
+            )
+        base = nodeid.split("[", 1)[0]
+        parts = base.split("::")
+        for end in range(2, len(parts) + 1):
+            prefix = "::".join(parts[:end])
+            if fnmatch.fnmatchcase(prefix, self.pattern) or fnmatch.fnmatchcase(
+                prefix, f"*/{self.pattern}"
+            ):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one session (CLI > pyproject > defaults)."""
 
@@ -57,6 +85,8 @@ class Settings:
     feature_modules: tuple[str, ...] = ()
     history: str | None = None
     push_url: str | None = None
+    blocking: bool = False  # every failing built-in check fails the run, whatever the gate
+    map: tuple[MapRule, ...] = ()  # node-id patterns -> rubric ids, for unmarked suites
     slo: TableReader | None = None  # [tool.mltestscore.slo], validated by the registry
     table: Mapping[str, Any] = field(default_factory=dict)
 
@@ -167,7 +197,7 @@ class TableReader:
         return TableReader(self.file, f"{self.prefix}.{key}", value)
 
 
-MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created"]
+MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created", "optional"]
 DATASET_KEYS = [
     "path",
     "load",
@@ -183,6 +213,7 @@ DATASET_KEYS = [
     "engine",
     "scheduler",
     "master",
+    "optional",
 ]
 ENGINES = ("local", "dask", "spark")  # "local": the single-process streaming engine
 FORMATS = ("csv", "parquet", "jsonl")
@@ -198,6 +229,7 @@ class ModelSpec:
     predict: str | None = None
     version: str | None = None
     created: dt.datetime | None = None
+    optional: bool = False  # may be absent: its checks are then not judged, with the reason
 
 
 @dataclass(frozen=True)
@@ -218,6 +250,7 @@ class DatasetSpec:
     engine: str = "local"
     scheduler: str | None = None
     master: str | None = None
+    optional: bool = False  # may be absent (serving data not yet arrived): checks not judged
 
     @property
     def role_columns(self) -> tuple[str, ...]:
@@ -248,6 +281,7 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
             predict=sub.string("predict"),
             version=sub.string("version"),
             created=sub.when("created"),
+            optional=bool(sub.boolean("optional")),
         )
     return models
 
@@ -299,6 +333,7 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             engine=engine,
             scheduler=scheduler,
             master=master,
+            optional=bool(sub.boolean("optional")),
         )
         overlap = set(features or ()) & set(spec.role_columns)
         if overlap:
@@ -310,7 +345,7 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
     return datasets
 
 
-CORE_KEYS = ["min_score", "rubric", "manual_max_age_days", "manual"]
+CORE_KEYS = ["min_score", "rubric", "manual_max_age_days", "manual", "map", "blocking"]
 ASSET_KEYS = [
     "models",
     "datasets",
@@ -395,6 +430,49 @@ def _history_target(reader: TableReader, root: Path) -> str | None:
     return str(root / raw)
 
 
+def push_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a Pushgateway address, or None when it can."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected an http:// or https:// URL with a host, such as http://pushgateway:9091"
+    return None
+
+
+def _push_url(reader: TableReader) -> str | None:
+    url = reader.string("push_url")
+    if url is not None and (problem := push_url_problem(url)) is not None:
+        raise ConfigError(f"{reader.where('push_url')}: {problem}, got {url!r}")
+    return url
+
+
+def _map(reader: TableReader, rubric: Rubric) -> tuple[MapRule, ...]:
+    """``[tool.mltestscore.map]``: ``"pattern" = "id"`` or ``["id", ...]``."""
+    rules = []
+    for pattern, value in reader.table.items():
+        ids = [value] if isinstance(value, str) else value
+        if not pattern.strip() or not isinstance(ids, list) or not ids:
+            raise reader.fail(pattern, "a rubric id or a non-empty array of rubric ids", value)
+        normalized: list[str] = []
+        for raw in ids:
+            item = rubric.normalize(raw) if isinstance(raw, str) else None
+            if item is None:
+                close = ", ".join(rubric.closest(raw))
+                raise ConfigError(
+                    f"{reader.where(pattern)}: unknown rubric id {raw!r}; closest valid ids: "
+                    f"{close}"
+                )
+            if item not in normalized:
+                normalized.append(item)
+        rules.append(MapRule(pattern.strip(), tuple(normalized)))
+    return tuple(rules)
+
+
 def load_settings(
     file: Path | None,
     root: Path,
@@ -465,7 +543,9 @@ def load_settings(
         training_seed=training.integer("seed", 0) or 0,
         feature_modules=reader.strings("feature_modules") or (),
         history=_history_target(reader, root),
-        push_url=reader.string("push_url"),
+        push_url=_push_url(reader),
+        blocking=bool(reader.boolean("blocking")),
+        map=_map(reader.sub("map"), rubric),
         slo=reader.sub("slo"),
         table=table,
     )

@@ -372,9 +372,10 @@ def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
     )
     items = {i["id"]: i for s in _report(pytester)["sections"] for i in s["items"]}
     assert items["data-7"]["status"] == "missing"
-    assert items["data-7"]["tests"] == [
-        {"nodeid": "mltestscore::data-7::feature-coverage", "outcome": "skipped"}
-    ]
+    [entry] = items["data-7"]["tests"]
+    assert entry["nodeid"] == "mltestscore::data-7::feature-coverage"
+    assert entry["outcome"] == "skipped"
+    assert entry["reason"].startswith("not judged: a partial run (1 test(s) deselected")
     # a session stopped at its first failure is partial too
     pytester.makepyfile(test_e="def test_early(): assert False\n")
     stopped = pytester.runpytest_subprocess(
@@ -394,8 +395,11 @@ def test_monitor_1_dependency_lock(project):
         '[tool.mltestscore]\nhistory = false\n[tool.mltestscore.datasets.training]\npath = "train.csv"\n'
     )
     (p.path / "train.csv").write_text("a,b\n1,2\n3,4\n")
-    missing = p.runpytest(ML_SCORE, "-k", "monitor-1")
-    assert missing.ret == 1
+    # nothing frozen yet: not judged, with the command that freezes it
+    missing = p.runpytest(ML_SCORE, "-k", "monitor-1", "-rs")
+    assert missing.ret == 0
+    missing.assert_outcomes(skipped=1, deselected=missing.parseoutcomes()["deselected"])
+    assert "not judged: no dependency lock" in missing.stdout.str()
     assert "--ml-score-freeze-deps" in missing.stdout.str()
     frozen = p.runpytest(ML_SCORE_FREEZE_DEPS)
     assert frozen.ret == 0

@@ -427,7 +427,7 @@ def feature_cost(
 def run_features_beneficial(ctx: CheckContext) -> CheckResult:
     X, y = ctx.labelled("default", ctx.holdout_name())
     return features_beneficial(
-        ctx.assets.model("default"),
+        ctx.model("default"),
         X,
         y,
         metric=ctx.params["metric"],
@@ -440,7 +440,7 @@ def run_features_beneficial(ctx: CheckContext) -> CheckResult:
 def run_feature_cost(ctx: CheckContext) -> CheckResult:
     X, y = ctx.labelled("default", ctx.holdout_name())
     return feature_cost(
-        ctx.assets.model("default"),
+        ctx.model("default"),
         X,
         y,
         metric=ctx.params["metric"],

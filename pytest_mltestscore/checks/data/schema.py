@@ -31,7 +31,7 @@ from ...builtin import BuiltinCheck, CheckContext, Freeze, Param, dataset
 from ...options import ML_SCORE_FREEZE_SCHEMA
 from ...profiles import ColumnProfile, DatasetProfile
 from ...report import write_text_atomic
-from ...result import CheckResult, Table, Verdict, library_check
+from ...result import CheckResult, NotJudged, Table, Verdict, library_check
 
 SCHEMA_FORMAT = "mltestscore-schema"
 SCHEMA_VERSION = 1
@@ -720,7 +720,7 @@ def _constant(findings: _Findings, name: str, feature: FeatureSchema, m: int, va
 
 
 # -- the checked-in schema, and data-1 ----------------------------------------------------------
-class MissingSchema(AssetError):
+class MissingSchema(NotJudged):
     """No schema file yet: it is written by ``pytest --ml-score-freeze-schema``."""
 
     def __init__(self, path: Path) -> None:

@@ -324,6 +324,7 @@ def _compare(
 
 # -- built-in check ----------------------------------------------------------------------------
 def run_canary(ctx: CheckContext) -> CheckResult:
+    ctx.model("default")  # the new model must take the data before it is canaried on it
     default = ctx.assets.model_spec("default")
     previous = ctx.assets.model_spec("previous")
     assert default.path is not None

@@ -175,7 +175,7 @@ def run_validation_gate(ctx: CheckContext) -> CheckResult:
     y = y[keep]
     previous = ctx.assets.model("previous") if "previous" in ctx.assets.models else None
     return validation_gate(
-        ctx.assets.model("default"),
+        ctx.model("default"),
         X,
         y,
         metric=ctx.params["metric"],

@@ -420,7 +420,7 @@ def run_simpler_baseline(ctx: CheckContext) -> CheckResult:
     train_X, train_y = ctx.labelled("default", "training")
     hold_X, hold_y = ctx.labelled("default", ctx.holdout_name())
     return simpler_model_not_better(
-        ctx.assets.model("default"),
+        ctx.model("default"),
         train_X,
         train_y,
         hold_X,

@@ -396,7 +396,7 @@ def run_inclusion(ctx: CheckContext) -> CheckResult:
     ds = ctx.holdout_name()
     X, y = ctx.labelled("default", ds)
     return inclusion(
-        ctx.assets.model("default"),
+        ctx.model("default"),
         X,
         y,
         list(ctx.settings.protected),

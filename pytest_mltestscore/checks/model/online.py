@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...assets import AssetError
-from ...builtin import BuiltinCheck, CheckContext, Param
+from ...builtin import BuiltinCheck, CheckContext, Param, configured_dataset
 from ...evaluation import (
     FitFn,
     check_positive,
@@ -325,8 +325,6 @@ def needs_experiments(ctx: CheckContext) -> str | None:
             "no paired offline/online observations: set dataset, offline and online under "
             "[tool.mltestscore.checks.model-2]"
         )
-    if ctx.params["dataset"] not in ctx.assets.datasets:
-        return f"model-2 dataset {ctx.params['dataset']!r} is not configured"
     return None
 
 
@@ -337,11 +335,23 @@ OFFLINE_ONLINE = BuiltinCheck(
     (needs_experiments,),
     run_offline_online,
     (
-        Param("dataset", "string", None, "dataset of paired observations, one row per model"),
+        Param(
+            "dataset",
+            "string",
+            None,
+            "dataset of paired observations, one row per model",
+            check=configured_dataset,
+        ),
         Param("offline", "string", None, "column of the offline metric (e.g. validation AUC)"),
         Param("online", "string", None, "column of the online metric (e.g. click-through)"),
         Param("min_pairs", "integer", 5, "pairs needed for a verdict", 3),
         Param("threshold", "number", 0.7, "minimum rank correlation", -1.0, 1.0),
-        Param("direction", "string", "positive", "positive, or negative for a loss"),
+        Param(
+            "direction",
+            "string",
+            "positive",
+            "positive, or negative for a loss",
+            choices=("positive", "negative"),
+        ),
     ),
 )

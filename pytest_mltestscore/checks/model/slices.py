@@ -362,7 +362,7 @@ def run_slice_quality(ctx: CheckContext) -> CheckResult:
     ds = ctx.holdout_name()
     X, y = ctx.labelled("default", ds)
     return slice_quality(
-        ctx.assets.model("default"),
+        ctx.model("default"),
         X,
         y,
         list(ctx.settings.slices),

@@ -294,7 +294,7 @@ def run_staleness_curve(ctx: CheckContext) -> CheckResult:
     if ctx.settings.training_fit:
         trainer = ctx.fit_function()
     else:  # a frozen model: it knows the data up to when it was made
-        trainer = ctx.assets.model("default")
+        trainer = ctx.model("default")
         if train_until is None:
             train_until = ctx.assets.model_created("default")[0]
     return staleness_curve(

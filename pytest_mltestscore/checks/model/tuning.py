@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...assets import AssetError
-from ...builtin import METRIC, BuiltinCheck, CheckContext, Param, dataset, param
+from ...builtin import METRIC, BuiltinCheck, CheckContext, Param, dataset, import_path, param
 from ...evaluation import (
     allowed_gap,
     check_positive,
@@ -42,6 +42,7 @@ from ...loading import ImportPathError, load_callable
 from ...metrics import Metric
 from ...modeling import evaluate, infer_task
 from ...result import CheckResult, Table, library_check
+from ...settings import Settings
 
 CHECK = "model-3 hyperparameters tuned"
 
@@ -308,18 +309,20 @@ def hyperparameters_tuned(
 
 
 # -- built-in check ----------------------------------------------------------------------------
+def search_space_problem(space: Any, settings: Settings) -> str | None:
+    """Every entry of ``search_space`` must be a non-empty array of candidate values."""
+    for key, values in space.items():
+        if not isinstance(values, list) or not values:
+            return f"{key}: expected a non-empty array of values, got {values!r}"
+    return None
+
+
 def run_tuning(ctx: CheckContext) -> CheckResult:
     try:
         factory = load_callable(ctx.params["factory"])
     except ImportPathError as exc:
         raise AssetError(f"[tool.mltestscore.checks.model-3] factory: {exc}") from None
     space = ctx.params["search_space"]
-    for key, values in space.items():
-        if not isinstance(values, list) or not values:
-            raise AssetError(
-                f"[tool.mltestscore.checks.model-3] search_space.{key}: expected a non-empty "
-                "array of values"
-            )
     spec = ctx.assets.dataset_spec("training")
     frame = ctx.assets.frame("training")
     y = ctx.assets.y("training")
@@ -359,9 +362,16 @@ HYPERPARAMETERS_TUNED = BuiltinCheck(
             "string",
             None,
             "import path of a callable(**params) returning an unfitted estimator",
+            check=import_path,
         ),
         Param("params", "table", None, "the shipped hyperparameters"),
-        Param("search_space", "table", None, "parameter name -> array of candidate values"),
+        Param(
+            "search_space",
+            "table",
+            None,
+            "parameter name -> array of candidate values",
+            check=search_space_problem,
+        ),
         Param("cv", "integer", 3, "cross-validation folds", 2),
         Param("n_iter", "integer", 20, "random-search candidates", 1),
         Param("relative_tolerance", "number", 0.02, "allowed shortfall relative to the best found"),

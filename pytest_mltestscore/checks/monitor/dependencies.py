@@ -225,6 +225,14 @@ def dependency_changes(
     until the lock is refreshed with ``pytest --ml-score-freeze-deps``.
     """
     path = Path(lock_path)
+    if not path.is_file():  # nothing frozen yet: nothing to compare against
+        return CheckResult(
+            "dependency_changes",
+            "skip",
+            f"no dependency lock at {str(path)!r} yet: create it with `pytest {FREEZE_OPTION}`, "
+            "review it and commit it",
+            rubric_id=RUBRIC_ID,
+        )
     lock, error = _read_lock(path)
     if lock is None:
         return CheckResult("dependency_changes", "fail", str(error), rubric_id=RUBRIC_ID)

@@ -665,13 +665,11 @@ PERF_LABELS = {"check": "monitor-6:performance"}  # as the plugin labels a check
 
 
 def run_performance(ctx: CheckContext) -> CheckResult:
-    if ctx.params["clock"] not in ("wall", "cpu"):
-        raise ValueError(f"clock must be 'wall' or 'cpu', got {ctx.params['clock']!r}")
     ds = "serving" if "serving" in ctx.assets.datasets else ctx.holdout_name()
     X = ctx.model_inputs("default", ds)
     if len(X) > ctx.params["sample"]:
         X = X.sample(n=ctx.params["sample"], random_state=0)
-    model_ = ctx.assets.model("default")
+    model_ = ctx.model("default")
     current = measure_prediction_performance(model_.predict, X, seed=0, clock=ctx.params["clock"])
     store = ctx.history()
     history: dict[str, list[Any]] = {}
@@ -723,6 +721,7 @@ PERFORMANCE = BuiltinCheck(
             "string",
             "wall",
             "wall (catches waits too) or cpu (steadier on shared CI runners)",
+            choices=("wall", "cpu"),
         ),
         Param("min_history", "integer", 5, "earlier runs needed for a verdict", 2),
         Param("regression_window", "integer", 10, "runs whose median this run is compared to", 2),

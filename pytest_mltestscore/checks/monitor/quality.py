@@ -612,7 +612,7 @@ def prediction_bias(
 def run_prediction_quality(ctx: CheckContext) -> CheckResult:
     base = "validation" if "validation" in ctx.assets.datasets else "training"
     base_X, base_y = ctx.labelled("default", base)
-    model_ = ctx.assets.model("default")
+    model_ = ctx.model("default")
     baseline, _ = quality_baseline(model_, base_X, base_y, ctx.params["metric"])
     X, y = ctx.labelled("default", "serving")
     return prediction_quality(

@@ -349,7 +349,7 @@ def run_numerical_stability(ctx: CheckContext) -> CheckResult:
         if n in ctx.assets.datasets
     }
     return numerical_stability(
-        ctx.assets.model("default"), samples, weight_bound=ctx.params["weight_bound"]
+        ctx.model("default"), samples, weight_bound=ctx.params["weight_bound"]
     )
 
 
