@@ -297,8 +297,11 @@ class BuiltinCheck:
 
     @property
     def collect(self) -> bool:
-        """Collected as a test item (a session judge reports at the end of the run instead)."""
-        return self.session is None and self.expand is None
+        """Collected as a test item (a template is collected as the checks it expands to).
+
+        A session judge is collected too, so that -k selects it and pytest counts it, but it is
+        judged, and reported, at the end of the run."""
+        return self.expand is None
 
     def missing(self, ctx: CheckContext) -> list[str]:
         return [reason for need in self.needs if (reason := need(ctx)) is not None]

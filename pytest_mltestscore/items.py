@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .result import CheckResult
 
 NODE_PREFIX = "mltestscore"
+REPORT_ATTR = "mltestscore_ids"  # on a test report: the rubric ids its test earns
 TRIAL_PROPERTY = "mltestscore_trial"  # a model that cannot take its data, told once
 
 
@@ -78,7 +79,8 @@ class BuiltinCheckItem(pytest.Item):
             raise CheckFailed(self.result.message())
         if self.result.verdict == "skip":
             result = self.result
-            table = result.table.render() if result.table is not None and result.table.rows else ""
+            rows = result.table is not None and bool(result.table.rows)
+            table = result.table.render(max_rows=5) if result.table is not None and rows else ""
             details = "\n".join([*result.notes, table]).strip()
             pytest.skip(
                 f"{label}: not judged: {result.summary}" + (f"\n{details}" if details else "")
@@ -96,10 +98,16 @@ class BuiltinCheckItem(pytest.Item):
 
 
 def make_items(session: pytest.Session, project: Project) -> list[BuiltinCheckItem]:
-    """One item per built-in check of an enabled rubric item; missing assets give a skip."""
+    """One item per built-in check of an enabled rubric item; missing assets give a skip.
+
+    With no model and no dataset configured only the checks that need none (session judges
+    such as the coverage of ``feature_modules``) are collected."""
+    assets = bool(project.settings.models or project.settings.datasets)
     items = []
     for check in project.checks:
         if not check.collect or not project.enabled(check):
+            continue
+        if not assets and check.session is None:
             continue
         context = project.context(check)
         missing = check.missing(context)

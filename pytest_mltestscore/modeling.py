@@ -96,3 +96,48 @@ def evaluate(model: Any, X: pd.DataFrame | npt.ArrayLike, y: object, metric: str
     if m.needs == "proba":
         return m.fn(y, out, classes_of(model))
     return m.fn(y, out)
+
+
+def rejected_rows(
+    method: Any, X: Any, *, limit: int = 5, budget: int = 2000
+) -> tuple[list[Any], int, int]:
+    """Which rows of ``X`` make ``method`` (a model's predict) raise, when a whole batch did.
+
+    Rows are tried in halves (a failing half is split again) over at most ``budget`` rows, so
+    a few bad rows among many cost about ``log2(n)`` calls each. Returns the labels of up to
+    ``limit`` rejected rows, how many were found, and how many rows were searched.
+    """
+    import warnings
+
+    n = min(len(X), budget)
+    found: list[Any] = []
+    count = 0
+    stack = [(0, n)]
+    while stack:
+        lo, hi = stack.pop()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                method(X.iloc[lo:hi])
+            continue
+        except Exception:
+            if hi - lo == 1:
+                count += 1
+                if len(found) < limit:
+                    found.append(X.index[lo])
+                continue
+        mid = (lo + hi) // 2
+        stack += [(mid, hi), (lo, mid)]  # the lower half first: rows are reported in order
+    return found, count, n
+
+
+def describe_rejected(method: Any, X: Any, exc: BaseException) -> str:
+    """The exception of a failed batch, and the rows that raise it (``rows 3, 17 (2 of 63)``)."""
+    text = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+    if not hasattr(X, "iloc") or len(X) < 2:
+        return text
+    rows, count, searched = rejected_rows(method, X)
+    if not count:
+        return f"{text} (each row alone is taken: the batch as a whole fails)"
+    shown = ", ".join(str(r) for r in rows) + (", ..." if count > len(rows) else "")
+    return f"{text}; rows {shown} ({count} of {searched} rows raise)"

@@ -17,16 +17,15 @@ Verdict = Literal["pass", "fail", "skip"]
 _MAX_CELL = 60
 
 
-def _cell(value: object) -> str:
-    """Format one table cell: floats to 4 significant digits, long text cut with an ellipsis."""
+def _text(value: object) -> str:
+    """One table cell as text: floats to 4 significant digits, None as a dash."""
     if isinstance(value, float):
         text = f"{value:.4g}"
     elif value is None:
         text = "-"
     else:
         text = str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 3] + "..."
+    return " ".join(text.split())
 
 
 class NotJudged(Exception):
@@ -51,8 +50,24 @@ class Table:
                 raise ValueError(f"row {row!r} has {len(row)} cells, expected {len(self.columns)}")
 
     def render(self, max_rows: int = 20) -> str:
-        """Render as aligned plain text; rows beyond ``max_rows`` are counted, not shown."""
-        shown = [tuple(_cell(v) for v in row) for row in self.rows[:max_rows]]
+        """Render as aligned plain text; rows beyond ``max_rows`` are counted, not shown.
+
+        Nothing is cut: a cell longer than a column can hold keeps its first words and a note
+        mark ``[n]``, and its whole text is printed under the table as ``[n] ...``, so expected
+        and observed values always show in full, whatever the terminal width.
+        """
+        notes: list[str] = []
+
+        def cell(value: object) -> str:
+            text = _text(value)
+            if len(text) <= _MAX_CELL:
+                return text
+            notes.append(text)
+            mark = f" [{len(notes)}]"
+            head = text[: _MAX_CELL - len(mark) - 3].rsplit(" ", 1)[0]
+            return f"{head}...{mark}"
+
+        shown = [tuple(cell(v) for v in row) for row in self.rows[:max_rows]]
         header = tuple(self.columns)
         widths = [max([len(c), *(len(r[i]) for r in shown)]) for i, c in enumerate(header)]
 
@@ -64,6 +79,7 @@ class Table:
         hidden = len(self.rows) - len(shown)
         if hidden > 0:
             out.append(f"... and {hidden} more row{'s' if hidden != 1 else ''}")
+        out.extend(f"[{n}] {text}" for n, text in enumerate(notes, 1))
         return "\n".join(out)
 
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import clock
-from .items import NODE_PREFIX, TRIAL_PROPERTY, BuiltinCheckItem, nodeid_of
-from .judges import SessionJudges, Verdict
+from .items import NODE_PREFIX, REPORT_ATTR, TRIAL_PROPERTY, BuiltinCheckItem, nodeid_of
+from .judges import SessionJudges
 from .options import ReportSpec
 from .state import PROFILE_PROPERTY
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from .project import Project
     from .scoring import ScoreResult
 
-REPORT_ATTR = "mltestscore_ids"
 VIA_ATTR = "mltestscore_via"
 UNKNOWN_ATTR = "mltestscore_unknown"
 SCOPE_KEY = "mltestscore_scope"  # what a worker saw of the run's scope: deselected, unmatched
@@ -64,7 +63,6 @@ class ScoreSession:
                     "it may legitimately be absent):\n  " + "\n  ".join(problems)
                 )
         self.judges = SessionJudges(config, project)
-        self.verdicts: list[Verdict] = []
         self.deselected = 0  # the suite's own tests left out (-k, -m, --lf, --deselect...)
         self.unmatched: set[str] | None = None  # map patterns no collected test matched
         self.reasons: dict[str, str] = {}  # nodeid -> why it was skipped
@@ -133,7 +131,7 @@ class ScoreSession:
                 for rule in settings.map
                 if not any(rule.matches(i.nodeid) for i in items)
             }
-        if not (settings.models or settings.datasets):
+        if not self.project.checks:
             return  # nothing configured: no built-in check could run
         if any("::" in str(arg) for arg in config.args):
             return  # the user picked individual tests
@@ -149,6 +147,13 @@ class ScoreSession:
         """A run that leaves the suite's own tests out is not a whole run (deselecting only
         built-in checks does not count)."""
         self.deselected += sum(1 for i in items if not isinstance(i, BuiltinCheckItem))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> bool | None:
+        """A session judge's item is judged, and reported, when the run ends."""
+        return True if self.judges.defer(item) else None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -274,6 +279,9 @@ class ScoreSession:
         from .scoring import TestOutcome, combine_phases, score_run
 
         self.partial = self._partial(session)
+        if self.judges:  # reported like any test: the scoring below reads their reports
+            for verdict in self.judges.judge(self.partial):
+                self.judges.report(verdict)
         tests_by_item: dict[str, list[TestOutcome]] = {}
         for nodeid, phases in self.phases.items():
             outcome = combine_phases(phases)
@@ -285,21 +293,6 @@ class ScoreSession:
                 tests_by_item.setdefault(item_id, []).append(
                     TestOutcome(nodeid, outcome, reason, via.get(item_id, "marker"))
                 )
-        if self.judges:
-            self.verdicts = self.judges.judge(self.partial)
-            for verdict in self.verdicts:
-                outcome_name = {"pass": "passed", "fail": "failed", "skip": "skipped"}
-                result = verdict.result
-                tests_by_item.setdefault(verdict.check.rubric_id, []).append(
-                    TestOutcome(
-                        verdict.nodeid,
-                        outcome_name[result.verdict],  # type: ignore[arg-type]
-                        result.summary if result.verdict == "skip" else None,
-                    )
-                )
-                if result.verdict == "fail":
-                    self.builtin_failed.append(verdict.nodeid)
-                    session.testsfailed += 1
         if self.gated:  # the gate decides: findings cost their points, blocking ones fail
             session.testsfailed -= len(self.not_blocking())
         self.result = score_run(
@@ -319,7 +312,7 @@ class ScoreSession:
             session.testsfailed += 1
         if self.partial is None:
             self._record_history()
-        else:
+        elif self.settings.history is not None or self.config.option.ml_score_push:
             self.history_lines.append(
                 f"history: this run is not stored, nor pushed: a partial run ({self.partial}); "
                 "the history holds whole runs of the suite"
@@ -418,9 +411,6 @@ class ScoreSession:
                 missing="term-missing" in kinds,
             )
             tr.write(text)
-        for verdict in self.verdicts:
-            tr.write_sep("-", self.judges.title(verdict))
-            tr.write_line(verdict.text)
         if self.explanations:
             tr.write_sep("-", "models that cannot take their data")
             for text in self.explanations:

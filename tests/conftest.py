@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 with contextlib.suppress(ImportError):
     import pandas.core.arrays.arrow.extension_types
 
+# The importlib_metadata backport (skops and others import it) puts its own distribution finder
+# on sys.meta_path and deletes find_distributions from the standard library's PathFinder. If
+# that first happens inside a test, pytester's snapshot restore takes the backport's finder
+# away again and leaves no finder at all: every later in-process run finds no entry points, so
+# not even this plugin. Importing it before any snapshot keeps the finder in every snapshot.
+with contextlib.suppress(ImportError):
+    import importlib_metadata  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _no_benchmark_plugin_in_inner_runs(

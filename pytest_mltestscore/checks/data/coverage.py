@@ -337,13 +337,13 @@ class FeatureCoverageJudge:
         own = self._stop()
         if self.error is not None:
             return CheckResult(
-                "data-7 feature code coverage", "skip", f"not measured: {self.error}"
+                "data-7 feature code coverage", "skip", f"coverage was not measured: {self.error}"
             )
         if partial:
             return CheckResult(
                 "data-7 feature code coverage",
                 "skip",
-                f"not judged: a partial run ({partial}); it is measured over the whole test suite",
+                f"a partial run ({partial}); it is measured over the whole test suite",
             )
         raw = [*self.reports, own] if own else self.reports
         reports = [

@@ -7,8 +7,8 @@ checked before the next runs, so a failure names the stage that broke, not the o
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,10 @@ class _Stage:
 
 class _StageFailed(Exception):
     """Raised inside the runner to stop at the first broken stage."""
+
+
+class _NotJudged(Exception):
+    """The run cannot judge the pipeline (its message says why and what to configure)."""
 
 
 def _resolve(fn: Any, what: str) -> Callable[..., Any]:
@@ -102,7 +106,7 @@ def pipeline_integration(
 
     stages = {name: _Stage(name) for name in STAGES}
     runner = _Runner(stages, expected)
-    with contextlib.suppress(_StageFailed):
+    try:
         runner.run(
             raw,
             fit,
@@ -117,6 +121,10 @@ def pipeline_integration(
             atol,
             rtol,
         )
+    except _StageFailed:
+        pass
+    except _NotJudged as exc:
+        return CheckResult(CHECK, "skip", str(exc), rubric_id=RUBRIC_ID, notes=tuple(runner.notes))
     return _result(stages, runner)
 
 
@@ -233,7 +241,26 @@ class _Runner:
             X = X[feats]
         elif target is not None and target in X.columns:
             X = X.drop(columns=[target])
+        self._trial(loaded, train_df, list(X.columns))
         self._predict(model, loaded, X, atol, rtol)
+
+    def _trial(self, loaded: Any, train_df: pd.DataFrame, columns: list[str]) -> None:
+        """The trained model must take the training rows' own columns; if it cannot, the run
+        was not configured as serving feeds the model, and nothing about serving is judged."""
+        if not all(c in train_df.columns for c in columns):
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loaded.predict(train_df[columns].head(5))
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise _NotJudged(
+                f"the model fit returns cannot take the columns of its own training rows "
+                f"({', '.join(map(str, columns[:10]))}): {type(exc).__name__}: {first}; make "
+                "fit return a scikit-learn Pipeline that includes the preprocessing, or list "
+                "the model's input columns in features = [...] under the training dataset"
+            ) from None
 
     def _load(self, name: str, source: Any) -> Any:
         import pandas as pd

@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 
 CHECK = "training_reproducible"
 RUBRIC_ID = "infra-1"
+PREDICT_ERROR = "the model fit returns cannot take the columns of its own training rows:"
 
 FitFn = Callable[["pd.DataFrame", int], Any]
 
 # The child trains and predicts, and sends back only the outputs (JSON): no model crosses
 # the process boundary, so nothing needs to be picklable or unpickled.
-_CHILD_FIT = """
+_CHILD_FIT = (
+    f"PREDICT_ERROR = {PREDICT_ERROR!r}\n"
+    + """
 import pandas as pd
 from pytest_mltestscore.loading import load_callable
 from pytest_mltestscore.outputs import collect_outputs
@@ -44,8 +47,9 @@ try:
     )
     reply({"outputs": collect_outputs(model, rows).to_json()})
 except Exception as exc:
-    reply({"error": f"the trained model could not predict: {type(exc).__name__}: {exc}"})
+    reply({"error": f"{PREDICT_ERROR} {type(exc).__name__}: {exc}", "predict": True})
 """
+)
 
 
 @library_check
@@ -109,6 +113,15 @@ def training_reproducible(
             raise ValueError("fit_fn must be callable or an import path 'pkg.module:callable'")
         outputs, error = _run_twice(fn, data, seed, X, features, target, sample)
         where = "in this process"
+    if error is not None and PREDICT_ERROR in error:  # not fed as serving feeds it
+        return CheckResult(
+            CHECK,
+            "skip",
+            f"{error}; make fit return a scikit-learn Pipeline that includes the "
+            "preprocessing, or list the model's input columns in features = [...] under the "
+            "training dataset",
+            rubric_id=RUBRIC_ID,
+        )
     if error is not None:
         return CheckResult(
             CHECK, "fail", f"training with seed {seed} {where}: {error}", rubric_id=RUBRIC_ID
@@ -138,7 +151,7 @@ def _run_twice(
             rows = prediction_rows(model, data, X, features, target, sample, seed)
             outputs.append(collect_outputs(model, rows))
         except Exception as exc:
-            return [], f"the trained model could not predict: {type(exc).__name__}: {exc}"
+            return [], f"{PREDICT_ERROR} {type(exc).__name__}: {exc}"
     return outputs, None
 
 
@@ -192,18 +205,17 @@ def prediction_rows(
     seed: int,
 ) -> pd.DataFrame:
     """The rows both trained models predict: ``X``, else the model's features of ``data``."""
+    names = feature_names(model)
     if X is not None:
         rows = X
+    elif names and all(n in data.columns for n in names):
+        rows = data[names]
     elif features is not None:
         rows = data[list(features)]
+    elif target is not None:
+        rows = data.drop(columns=[target])
     else:
-        names = feature_names(model)
-        if names and all(n in data.columns for n in names):
-            rows = data[names]
-        elif target is not None:
-            rows = data.drop(columns=[target])
-        else:
-            rows = data
+        rows = data
     return rows.sample(n=sample, random_state=seed) if len(rows) > sample else rows
 
 
@@ -264,7 +276,7 @@ def run_reproducible(ctx: CheckContext) -> CheckResult:
         ctx.assets.frame("training"),
         seed=ctx.settings.training_seed,
         target=spec.target,
-        features=spec.features,
+        features=ctx.assets.features("training"),  # not the id, timestamp or prediction
         sample=ctx.params["sample"],
         separate_processes=bool(ctx.params["separate_processes"]),
         atol=ctx.params["atol"],

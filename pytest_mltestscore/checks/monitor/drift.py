@@ -167,7 +167,17 @@ def check_drift(
         summary = f"none of {n_columns} columns drifted; {rules}"
     else:
         verdict = "skip"
-        summary = f"no drift test could run on {n_columns} columns (too few values?)"
+        small = min(reference.n_rows, current.n_rows)
+        summary = (
+            f"no drift test could run on {n_columns} columns: a distribution is compared from "
+            f"{s.min_values} values of each side on, and the data has {reference.n_rows} "
+            f"reference and {current.n_rows} current rows"
+            + (
+                "; give the smaller dataset more rows (a longer serving window, or no sample)"
+                if small < s.min_values
+                else " (too few non-null values in every column)"
+            )
+        )
     ordered = drifted + [r for r in results if not r.drifted]
     metrics: dict[str, float] = {
         "columns": float(n_columns),

@@ -26,7 +26,7 @@ from ...findings import (
     short,
 )
 from ...metrics import DEFAULT_METRIC, Metric, get_metric
-from ...modeling import classes_of, infer_task, predict_for
+from ...modeling import classes_of, describe_rejected, infer_task, predict_for
 from ...result import CheckResult, library_check
 
 if TYPE_CHECKING:
@@ -290,15 +290,16 @@ def prediction_quality(
                 RUBRIC_ID,
                 metrics,
             )
+    rows = frame.iloc[np.flatnonzero(mask)]
     try:
-        out = predict_for(model, frame.iloc[np.flatnonzero(mask)], m.needs)
+        out = predict_for(model, rows, m.needs)
     except Exception as exc:  # the model's own failure on serving rows is a finding
         row = (
             "-",
             f"model output ({m.needs})",
             "-",
             "-",
-            f"{type(exc).__name__}: {exc}",
+            describe_rejected(lambda part: predict_for(model, part, m.needs), rows, exc),
             "predictions",
             n,
             "-",
@@ -609,8 +610,29 @@ def prediction_bias(
 
 
 # -- built-in check ----------------------------------------------------------------------------
+def baseline_name(ctx: CheckContext) -> str:
+    """The labelled data the serving quality is compared with: validation, else training."""
+    return "validation" if ctx.assets.datasets.get("validation") is not None else "training"
+
+
+def needs_baseline(ctx: CheckContext) -> str | None:
+    """labelled `validation` (or `training`) dataset, the baseline"""
+    name = baseline_name(ctx)
+    spec = ctx.assets.datasets.get(name)
+    if spec is None:
+        return (
+            "no baseline to compare serving quality with: configure a 'validation' (or "
+            "'training') dataset with a target"
+        )
+    if spec.target is None:
+        return f"dataset {name!r} names no target column ([{spec.key}] target = ...)"
+    if (absent := ctx.assets.unavailable("dataset", name)) is not None:
+        return f"dataset {name!r} is optional and not available: {absent}"
+    return None
+
+
 def run_prediction_quality(ctx: CheckContext) -> CheckResult:
-    base = "validation" if "validation" in ctx.assets.datasets else "training"
+    base = baseline_name(ctx)
     base_X, base_y = ctx.labelled("default", base)
     model_ = ctx.model("default")
     baseline, _ = quality_baseline(model_, base_X, base_y, ctx.params["metric"])
@@ -631,7 +653,7 @@ PREDICTION_QUALITY = BuiltinCheck(
     "monitor-7",
     "prediction-quality",
     "quality on labelled serving rows holds against the baseline",
-    (model("default"), dataset("serving", column="target")),
+    (model("default"), dataset("serving", column="target"), needs_baseline),
     run_prediction_quality,
     (
         METRIC,

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ...arguments import require_frame
 from ...builtin import BuiltinCheck, CheckContext, Param, model, needs_some_data
 from ...findings import findings_table, plural, require_non_negative, short
-from ...modeling import classes_of, has_proba
+from ...modeling import classes_of, describe_rejected, has_proba
 from ...result import CheckResult, library_check
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def numerical_stability(
                         "call",
                         "-",
                         "-",
-                        f"{type(exc).__name__}: {exc}",
+                        describe_rejected(method, X, exc),
                         "predictions",
                         len(X),
                         "-",
@@ -316,10 +316,15 @@ def numerical_stability(
     if n_arrays == 0:
         notes.append("the model exposes no weights (coef_, feature_importances_...): not checked")
     if findings:
+        raised = sum(1 for f in findings if f[1] == "call")
+        numeric = len(findings) - raised
+        parts = [f"the model raised on {plural(raised, 'call')}"] if raised else []
+        if numeric or not raised:
+            parts.append(plural(numeric, "numerical problem"))
         return CheckResult(
             check,
             "fail",
-            f"{plural(len(findings), 'numerical problem')} ({method})",
+            f"{'; '.join(parts)} ({method})",
             findings_table(findings),
             RUBRIC_ID,
             metrics,
