@@ -1,7 +1,9 @@
-"""The run's report as a plain dict (JSON schema version 1), and its Markdown rendering.
+"""The run's report as a plain dict (JSON schema version 2), and its Markdown rendering.
 
-The dict is built once from the :class:`~pytest_mltestscore.scoring.ScoreResult`; the JSON file,
-the Markdown summary and the terminal scorecard all render that same dict.
+The dict is built once from the :class:`~pytest_mltestscore.scoring.ScoreResult` and what each
+test said (its message, metrics and, for a built-in check, its findings and figures); the JSON
+file, the Markdown summary, the HTML report and the terminal scorecard all render that same
+dict. ``report.schema.json`` in this package is the JSON Schema of the file.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,8 @@ from . import __version__
 from .rubric import Rubric
 from .scoring import ScoreResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_FILE = "report.schema.json"
 STATUS_MARK = {
     "automated": "automated",
     "manual": "manual",
@@ -26,10 +30,41 @@ STATUS_MARK = {
 }
 
 
+def _no_evidence(nodeid: str) -> dict[str, Any]:
+    return {"message": None, "metrics": [], "check": None}
+
+
+def gate_message(report: dict[str, Any]) -> str | None:
+    """The gate's verdict in a line, or None without a gate."""
+    if report["passed"] is False:
+        return (
+            f"FAIL: ML Test Score {fmt_points(report['score'])} is below the required "
+            f"{fmt_points(report['min_score'])}"
+        )
+    if report["passed"] is True:
+        return (
+            f"ML Test Score {fmt_points(report['score'])} meets the required "
+            f"{fmt_points(report['min_score'])}"
+        )
+    return None
+
+
 def build_report(
-    result: ScoreResult, *, created: str, extra: dict[str, Any] | None = None
+    result: ScoreResult,
+    *,
+    created: str,
+    extra: dict[str, Any] | None = None,
+    rubric: Rubric | None = None,
+    evidence: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-safe report dict of a scored run (field order as in the contract)."""
+    """The JSON-safe report dict of a scored run (field order as in the contract).
+
+    ``evidence(nodeid)`` gives each test's ``message``, ``metrics`` and ``check``; ``rubric``
+    gives what would earn each item short of full credit (``to_earn``).
+    """
+    said = evidence or _no_evidence
+    how = {i.id: i.automated for i in rubric.items.values()} if rubric is not None else {}
+    full = rubric.points_automated if rubric is not None else 1.0
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "plugin_version": __version__,
@@ -52,7 +87,11 @@ def build_report(
                         "title": i.title,
                         "status": i.status,
                         "points": i.points,
-                        "tests": [{"nodeid": t.nodeid, "outcome": t.outcome} for t in i.tests],
+                        "to_earn": how.get(i.id) if i.points < full else None,
+                        "tests": [
+                            {"nodeid": t.nodeid, "outcome": t.outcome, **said(t.nodeid)}
+                            for t in i.tests
+                        ],
                         "manual": None
                         if i.manual is None
                         else {
@@ -67,9 +106,24 @@ def build_report(
             for s in result.sections
         ],
     }
+    report["gate"] = {
+        "min_score": result.min_score,
+        "passed": result.passed,
+        "message": gate_message(report),
+    }
+    report["history"] = None
     if extra:
         report.update(extra)
     return report
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the report file (``report.schema.json``, shipped in the package)."""
+    from importlib.resources import files
+
+    text = files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import clock
+from .evidence import Evidence
 from .judges import SessionJudges, Verdict
 from .options import ReportSpec
 from .state import PROFILE_PROPERTY
@@ -53,6 +54,7 @@ class ScoreSession:
         self.no_verdict: str | None = None
         self.judges = SessionJudges(config, project)
         self.verdicts: list[Verdict] = []
+        self.evidence = Evidence()
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -138,6 +140,7 @@ class ScoreSession:
             for name, prop in report.user_properties:
                 if name == PROFILE_PROPERTY and isinstance(prop, dict):
                     self.profiles[str(prop.get("dataset"))] = prop.get("profile", {})
+        self.evidence.add(report)
         ids = getattr(report, REPORT_ATTR, None)
         if ids is None:
             return
@@ -188,6 +191,7 @@ class ScoreSession:
                 f"the session stopped early: {stopped}" if stopped else None
             )
             for verdict in self.verdicts:
+                self.evidence.add_result(verdict.nodeid, verdict.result)
                 outcome_name = {"pass": "passed", "fail": "failed", "skip": "skipped"}
                 tests_by_item.setdefault(verdict.check.rubric_id, []).append(
                     TestOutcome(verdict.nodeid, outcome_name[verdict.result.verdict])  # type: ignore[arg-type]
@@ -206,7 +210,9 @@ class ScoreSession:
             "unknown_ids": [{"nodeid": n, "ids": ids} for n, ids in sorted(self.unknown.items())]
         }
         created = clock.now().isoformat(timespec="seconds")  # follows a pinned today
-        self.report = build_report(self.result, created=created, extra=extra)
+        self.report = build_report(
+            self.result, created=created, extra=extra, rubric=self.rubric, evidence=self.evidence.of
+        )
         if self.result.passed is False:
             session.testsfailed += 1
         self._record_history()
@@ -239,19 +245,19 @@ class ScoreSession:
 
         assert self.report is not None
         try:
-            push(url, self._prometheus_text())
+            push(url, self.report, self._recorded_metrics())
         except (PrometheusError, ValueError) as exc:
             self.written.append(f"could not push to the Pushgateway: {exc}")
         else:
             self.written.append(f"pushed the score to the Pushgateway at {url}")
 
-    def _prometheus_text(self) -> str:
-        from .prometheus import render
-
-        assert self.report is not None
-        return render(self.report, [(n, v, labels) for n, v, labels in self.metrics.values()])
+    def _recorded_metrics(self) -> list[tuple[str, float, dict[str, str]]]:
+        return [(n, v, labels) for n, v, labels in self.metrics.values()]
 
     def _write_files(self) -> None:
+        from .htmlreport import render_html
+        from .plots import PlotError
+        from .prometheus import PrometheusError, write_textfile
         from .report import render_json, render_markdown, write_text_atomic
 
         assert self.report is not None
@@ -260,15 +266,18 @@ class ScoreSession:
             if spec.path is None:
                 continue
             path = base / spec.path
-            if spec.kind == "json":
-                text = render_json(self.report)
-            elif spec.kind == "markdown":
-                text = render_markdown(self.report, self.rubric)
-            else:
-                text = self._prometheus_text()
             try:
-                write_text_atomic(path, text)
-            except OSError as exc:
+                if spec.kind == "prometheus":
+                    write_textfile(path, self.report, self._recorded_metrics())
+                else:
+                    if spec.kind == "json":
+                        text = render_json(self.report)
+                    elif spec.kind == "markdown":
+                        text = render_markdown(self.report, self.rubric)
+                    else:
+                        text = render_html(self.report)
+                    write_text_atomic(path, text)
+            except (OSError, PlotError, PrometheusError, ValueError) as exc:
                 self.written.append(f"could not write {spec.kind} report to {path}: {exc}")
             else:
                 self.written.append(f"{spec.kind} report written to {path}")
@@ -282,7 +291,7 @@ class ScoreSession:
             return
         if self.report is None:
             return
-        from .report import fmt_points
+        from .report import gate_message
         from .scorecard import one_line, render_scorecard
 
         kinds = {spec.kind for spec in self.reports}
@@ -311,17 +320,8 @@ class ScoreSession:
                 f"unknown rubric id(s) {', '.join(ids)} in {nodeid}: that test earned nothing",
                 red=True,
             )
-        report = self.report
-        if report["passed"] is False:
-            tr.write_line(
-                f"FAIL: ML Test Score {fmt_points(report['score'])} is below the required "
-                f"{fmt_points(report['min_score'])}",
-                red=True,
-                bold=True,
-            )
-        elif report["passed"] is True:
-            tr.write_line(
-                f"ML Test Score {fmt_points(report['score'])} meets the required "
-                f"{fmt_points(report['min_score'])}",
-                green=True,
-            )
+        gate = gate_message(self.report)
+        if gate is not None and self.report["passed"] is False:
+            tr.write_line(gate, red=True, bold=True)
+        elif gate is not None:
+            tr.write_line(gate, green=True)
