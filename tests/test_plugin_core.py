@@ -499,7 +499,7 @@ def test_json_report_schema(scored, monkeypatch):
             "check": None,
         }
     ]
-    assert scored.items(data)["data-2"]["to_earn"].startswith("The built-in check")
+    assert "built-in" in scored.items(data)["data-2"]["to_earn"]  # the rubric's own words
     assert data["gate"] == {
         "min_score": 1.0,
         "passed": False,
