@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install (when missing) and start the servers the test suite talks to:
 #   - PostgreSQL (Debian package `postgresql`), role/password/database `mlts` on 127.0.0.1:5432
-#   - Prometheus Pushgateway (Debian package `prometheus-pushgateway`) on 127.0.0.1:9091
+#   - Prometheus Pushgateway (Debian package `prometheus-pushgateway`) on 127.0.0.1:9091, and a
+#     second one requiring basic auth on 127.0.0.1:9092
+#   - Prometheus (Debian package `prometheus`) on 127.0.0.1:9090, scraping the first Pushgateway
+#   - headless Chromium and ChromeDriver (Debian packages `chromium`, `chromium-driver`)
 # Idempotent: running it again with everything up changes nothing. Exports nothing: the caller
 # (.ci/run) sets MLTESTSCORE_TEST_POSTGRES_URL / MLTESTSCORE_TEST_PUSHGATEWAY_URL /
 # MLTESTSCORE_REQUIRE_SERVERS. Meant for CI containers running as root.
@@ -116,3 +119,70 @@ fi
 wait_port Pushgateway "$pg_host" "$pg_port_push" \
     || die "Pushgateway not listening on $PUSHGATEWAY_ADDR after ${WAIT_SECONDS}s; see $PUSHGATEWAY_LOG"
 log "Pushgateway ready: http://$PUSHGATEWAY_ADDR"
+
+# --- Reports (HTML report, Prometheus): a Prometheus server, a Pushgateway behind basic auth,
+# --- headless Chromium. Prometheus (127.0.0.1:9090) scrapes the Pushgateway above every second,
+# --- so tests can push a score and query it back through Prometheus' HTTP API. The second
+# --- Pushgateway (127.0.0.1:9092) requires user mlts, password mlts-push (the bcrypt hash below).
+PROMETHEUS_ADDR=127.0.0.1:9090
+PROMETHEUS_DIR=/tmp/mltestscore-prometheus
+PROMETHEUS_LOG=/tmp/mltestscore-prometheus.log
+AUTH_PUSHGATEWAY_ADDR=127.0.0.1:9092
+AUTH_PUSHGATEWAY_DIR=/tmp/mltestscore-pushgateway-auth
+AUTH_PUSHGATEWAY_LOG=/tmp/mltestscore-pushgateway-auth.log
+AUTH_PUSHGATEWAY_HASH='$2b$10$97Y/YVVvdsL6x2XdMB1SH.PFL8KJ2G5LvNRtUUoT83hkXCg6SniSG'
+
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q || die "apt-get update failed"
+    apt-get install -y -q "${missing[@]}" \
+        || die "apt-get install ${missing[*]} failed"
+else
+    log "prometheus, chromium and chromium-driver already installed"
+fi
+
+start_listener() {  # name addr log command...: start the command unless addr already answers
+    local name=$1 addr=$2 logfile=$3
+    shift 3
+    if port_open "${addr%:*}" "${addr##*:}"; then
+        log "something already listens on $addr; assuming it is $name"
+    else
+        log "starting $name on $addr (log: $logfile)"
+        nohup "$@" >"$logfile" 2>&1 </dev/null &
+        disown || true
+    fi
+    wait_port "$name" "${addr%:*}" "${addr##*:}" \
+        || die "$name not listening on $addr after ${WAIT_SECONDS}s; see $logfile"
+}
+
+mkdir -p "$AUTH_PUSHGATEWAY_DIR"
+cat >"$AUTH_PUSHGATEWAY_DIR/web.yml" <<YAML
+basic_auth_users:
+  mlts: '$AUTH_PUSHGATEWAY_HASH'
+YAML
+start_listener "Pushgateway with basic auth" "$AUTH_PUSHGATEWAY_ADDR" "$AUTH_PUSHGATEWAY_LOG" \
+    "$PUSHGATEWAY_BIN" --web.listen-address="$AUTH_PUSHGATEWAY_ADDR" \
+    --web.config.file="$AUTH_PUSHGATEWAY_DIR/web.yml"
+
+mkdir -p "$PROMETHEUS_DIR/data"
+cat >"$PROMETHEUS_DIR/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: pushgateway
+    honor_labels: true
+    static_configs:
+      - targets: ["$PUSHGATEWAY_ADDR"]
+YAML
+start_listener Prometheus "$PROMETHEUS_ADDR" "$PROMETHEUS_LOG" \
+    prometheus --config.file="$PROMETHEUS_DIR/prometheus.yml" \
+    --storage.tsdb.path="$PROMETHEUS_DIR/data" --storage.tsdb.retention.time=1d \
+    --web.listen-address="$PROMETHEUS_ADDR"
+log "Prometheus ready: http://$PROMETHEUS_ADDR (scraping the Pushgateway at $PUSHGATEWAY_ADDR)"
+log "Chromium: $(chromium --version 2>/dev/null || echo missing)"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .evidence import CHECK_PROPERTY, check_payload
 from .state import METRICS_PROPERTY
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class BuiltinCheckItem(pytest.Item):
                 f"please report it with the lines below\n{frames}"
             ) from None
         self.user_properties.append((METRICS_PROPERTY, dict(self.result.metrics)))
+        self.user_properties.append((CHECK_PROPERTY, check_payload(self.result)))
         if self.check.after_run is not None:
             self.user_properties.extend(self.check.after_run(self.context))
         if self.result.verdict == "fail":

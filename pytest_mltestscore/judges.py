@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from .evidence import CHECK_PROPERTY, check_payload
 from .items import REPORT_ATTR, nodeid_of
 from .state import METRICS_PROPERTY
 
@@ -116,7 +117,10 @@ class SessionJudges:
                 outcome,
                 longrepr,
                 when,
-                user_properties=[(METRICS_PROPERTY, dict(result.metrics))]
+                user_properties=[
+                    (METRICS_PROPERTY, dict(result.metrics)),
+                    (CHECK_PROPERTY, check_payload(result)),
+                ]
                 if when == "call"
                 else [],
             )

@@ -18,8 +18,13 @@ ML_SCORE_FREEZE_DEPS = "--ml-score-freeze-deps"
 ML_SCORE_HISTORY = "--ml-score-history"
 ML_SCORE_PUSH = "--ml-score-push"
 
-REPORT_TYPES = ["term", "term-missing", "json", "markdown", "prometheus"]
-REPORT_NEEDS_PATH = {"json", "markdown", "prometheus"}
+REPORT_TYPES = ["term", "term-missing", "json", "markdown", "html", "prometheus"]
+REPORT_NEEDS_PATH = {"json", "markdown", "html", "prometheus"}
+# Report types whose library is an extra: (module to import, extra that brings it).
+REPORT_NEEDS_MODULE = {
+    "html": ("matplotlib", "html"),
+    "prometheus": ("prometheus_client", "prometheus"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,17 +53,32 @@ def parse_push_url(text: str) -> str:
 
 
 def parse_report(text: str) -> ReportSpec:
-    """``TYPE[:PATH]``: term, term-missing, json:PATH, markdown:PATH, prometheus:PATH."""
+    """``TYPE[:PATH]``: term, term-missing, json:PATH, markdown:PATH, html:PATH,
+    prometheus:PATH."""
     kind, sep, path = text.partition(":")
     kind = kind.strip()
     if kind not in REPORT_TYPES:
         raise argparse.ArgumentTypeError(
             f"unknown report type {kind!r}{suggest(kind, REPORT_TYPES)} "
-            f"(expected one of: {', '.join(REPORT_TYPES)}; json, markdown and prometheus take "
-            ":PATH)"
+            f"(expected one of: {', '.join(REPORT_TYPES)}; json, markdown, html and prometheus "
+            "take :PATH)"
         )
     if kind in REPORT_NEEDS_PATH and not path.strip():
         raise argparse.ArgumentTypeError(f"report type {kind!r} needs a path: {kind}:PATH")
     if kind not in REPORT_NEEDS_PATH and sep:
         raise argparse.ArgumentTypeError(f"report type {kind!r} takes no path, got {text!r}")
     return ReportSpec(kind, path.strip() or None)
+
+
+def missing_report_libraries(kinds: set[str]) -> list[str]:
+    """One line per report type whose library is not installed, with the command that adds it."""
+    import importlib.util
+
+    out = []
+    for kind in sorted(kinds & set(REPORT_NEEDS_MODULE)):
+        module, extra = REPORT_NEEDS_MODULE[kind]
+        if importlib.util.find_spec(module) is None:
+            out.append(
+                f"the {kind} report needs {module}: pip install 'pytest-mltestscore[{extra}]'"
+            )
+    return out

@@ -31,6 +31,7 @@ from .options import (
     ML_SCORE_REPORT,
     ML_SCORE_RUBRIC,
     ReportSpec,
+    missing_report_libraries,
     parse_min_score,
     parse_push_url,
     parse_report,
@@ -74,8 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=None,
         metavar="TYPE[:PATH]",
-        help="report type, repeatable: term (default), term-missing, json:PATH, markdown:PATH "
-        "(implies --ml-score)",
+        help="report type, repeatable: term (default), term-missing, json:PATH, markdown:PATH, "
+        "html:PATH, prometheus:PATH (implies --ml-score)",
     )
     group.addoption(
         ML_SCORE_FREEZE_SCHEMA,
@@ -125,7 +126,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
     project = load_project(config)
     reports = opt.ml_score_report or [ReportSpec("term")]
+    kinds = {spec.kind for spec in reports}
+    if opt.ml_score_push or project.settings.push_url:
+        kinds.add("prometheus")
+    problems = missing_report_libraries(kinds)
+    if problems:
+        raise pytest.UsageError("; ".join(problems))
     config.pluginmanager.register(ScoreSession(config, project, reports), "mltestscore-session")
+    if getattr(opt, "htmlpath", None):  # pytest-html writes a report: the ML view goes in too
+        from .htmlplugin import PytestHtml
+
+        config.pluginmanager.register(PytestHtml(config), "mltestscore-pytest-html")
 
 
 @pytest.hookimpl(tryfirst=True)

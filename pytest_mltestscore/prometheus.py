@@ -1,4 +1,4 @@
-"""Prometheus text exposition of a scored run, for node_exporter's textfile collector or a push.
+"""Prometheus output of a scored run, through prometheus_client (extra ``prometheus``).
 
 Metric names (all gauges):
 
@@ -14,37 +14,40 @@ Metric names (all gauges):
   with ``{__name__=~"mltestscore_metric_.*"}``. Label names are sanitized the same way; two names
   that sanitize alike are an error rather than a silent merge.
 
-Label values are escaped as the format requires (backslash, double quote, newline).
+prometheus_client writes the exposition (:func:`render`), the textfile for node_exporter's
+textfile collector (:func:`write_textfile`, atomic) and pushes to a Pushgateway (:func:`push`,
+with a grouping key and basic or bearer authentication from the environment).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
-import math
 import os
 import re
-import tempfile
 import urllib.error
-import urllib.request
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pytest_mltestscore.history import redact_url
 
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import CollectorRegistry
+
 PREFIX = "mltestscore"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+INSTALL_HINT = "pip install 'pytest-mltestscore[prometheus]'"
+USERNAME_ENV = "MLTESTSCORE_PUSHGATEWAY_USERNAME"
+PASSWORD_ENV = "MLTESTSCORE_PUSHGATEWAY_PASSWORD"
+TOKEN_ENV = "MLTESTSCORE_PUSHGATEWAY_TOKEN"
 
 __all__ = [
-    "CONTENT_TYPE",
     "PREFIX",
     "PrometheusError",
     "delete",
-    "escape_label_value",
     "push",
+    "registry",
     "render",
     "sanitize_label_name",
     "sanitize_metric_name",
@@ -53,11 +56,22 @@ __all__ = [
 
 
 class PrometheusError(Exception):
-    """Metrics could not be written or pushed (unreachable Pushgateway, HTTP error, I/O)."""
+    """Metrics could not be written or pushed (no prometheus_client, unreachable Pushgateway,
+    HTTP error, I/O)."""
+
+
+def _client() -> Any:
+    try:
+        import prometheus_client
+    except ImportError:
+        raise PrometheusError(
+            f"Prometheus output needs prometheus_client: {INSTALL_HINT}"
+        ) from None
+    return prometheus_client
 
 
 # --------------------------------------------------------------------------------------------
-# Names and values
+# Names
 
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -79,34 +93,13 @@ def sanitize_label_name(name: str) -> str:
     return re.sub(r"^_{2,}", "_", clean)
 
 
-def escape_label_value(value: object) -> str:
-    """Escape a label value for the text format: backslash, double quote and newline."""
-    text = value if isinstance(value, str) else str(value)
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    """A sample value as the format writes it (``+Inf``, ``-Inf``, ``NaN`` or a Go-style float)."""
-    number = float(value)
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "+Inf" if number > 0 else "-Inf"
-    return repr(number)
-
-
-def _labels_text(labels: Mapping[str, object]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels.items())
-    return "{" + inner + "}"
+# --------------------------------------------------------------------------------------------
+# The families of a run
 
 
 class _Family:
+    """One gauge family; samples may carry different label sets (recorded metrics do)."""
+
     def __init__(self, name: str, help_text: str) -> None:
         self.name = name
         self.help = help_text
@@ -126,13 +119,13 @@ class _Family:
         self._seen.add(identity)
         self.samples.append((clean, float(value)))
 
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {_escape_help(self.help)}", f"# TYPE {self.name} gauge"]
-        lines.extend(
-            f"{self.name}{_labels_text(labels)} {format_value(value)}"
-            for labels, value in self.samples
-        )
-        return lines
+    def metric(self) -> Metric:
+        from prometheus_client.metrics_core import Metric
+
+        out = Metric(self.name, self.help, "gauge")
+        for labels, value in self.samples:
+            out.add_sample(self.name, labels, value)
+        return out
 
 
 def _metric_triples(metrics: Any) -> list[tuple[str, float, Mapping[str, object]]]:
@@ -159,38 +152,28 @@ def _metric_triples(metrics: Any) -> list[tuple[str, float, Mapping[str, object]
 def _timestamp_seconds(created: object) -> float | None:
     if not created:
         return None
-    if isinstance(created, dt.datetime):
-        stamp = created
-    else:
-        text = str(created).strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            stamp = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"report 'created' {created!r} is not an ISO 8601 time") from None
+    text = str(created).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"report 'created' {created!r} is not an ISO 8601 time") from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=dt.timezone.utc)
     return stamp.timestamp()
 
 
-def render(
-    report: Mapping[str, Any],
-    metrics: Any = (),
-    *,
-    prefix: str = PREFIX,
-) -> str:
-    """The text exposition of a JSON report dict and recorded metrics (see the module doc).
-
-    ``metrics``: history ``MetricRecord`` objects, ``(name, value[, labels])`` tuples, or a
-    ``{name: value}`` mapping.
-    """
+def families(
+    report: Mapping[str, Any], metrics: Any = (), *, prefix: str = PREFIX
+) -> list[_Family]:
+    """The gauge families of a JSON report dict and recorded metrics (see the module doc)."""
     prefix = sanitize_metric_name(prefix)
-    families: list[_Family] = []
+    out: list[_Family] = []
 
     def family(suffix: str, help_text: str) -> _Family:
         fam = _Family(f"{prefix}_{suffix}", help_text)
-        families.append(fam)
+        out.append(fam)
         return fam
 
     info = family("info", "pytest-mltestscore run: rubric and plugin version (value is always 1)")
@@ -245,145 +228,195 @@ def render(
             )
         if full not in recorded:
             fam = _Family(full, f"Metric {name!r} recorded by pytest-mltestscore")
-            families.append(fam)
+            out.append(fam)
             recorded[full] = (name, fam)
         recorded[full][1].add(labels, value, f"recorded metric {name!r}")
+    return [fam for fam in out if fam.samples]
 
-    lines: list[str] = []
-    for fam in families:
-        if fam.samples:
-            lines.extend(fam.render())
-    return "\n".join(lines) + "\n"
+
+class _RunCollector:
+    """A prometheus_client collector holding one run's families."""
+
+    def __init__(self, fams: list[_Family]) -> None:
+        self._families = fams
+
+    def collect(self) -> Iterator[Metric]:
+        for fam in self._families:
+            yield fam.metric()
+
+
+def registry(report: Mapping[str, Any], metrics: Any = ()) -> CollectorRegistry:
+    """A prometheus_client registry holding the run's gauges (and nothing else)."""
+    client = _client()
+    reg = client.CollectorRegistry(auto_describe=False)
+    reg.register(_RunCollector(families(report, metrics)))
+    return reg
+
+
+def render(report: Mapping[str, Any], metrics: Any = ()) -> str:
+    """The text exposition of a JSON report dict and recorded metrics (see the module doc).
+
+    ``metrics``: history ``MetricRecord`` objects, ``(name, value[, labels])`` tuples, or a
+    ``{name: value}`` mapping.
+    """
+    return str(_client().generate_latest(registry(report, metrics)).decode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------
 # Textfile collector
 
 
-def write_textfile(path: str | os.PathLike[str], text: str) -> None:
-    """Write atomically (temp file in the same directory, fsync, rename), mode 0644.
-
-    node_exporter's textfile collector reads ``*.prom`` files at any moment: it must never see
-    a half-written file, and it usually runs as another user, hence the readable mode.
-    """
-    target = Path(path)
-    directory = target.parent
+def write_textfile(
+    path: str | os.PathLike[str], report: Mapping[str, Any], metrics: Any = ()
+) -> None:
+    """Write the exposition atomically (prometheus_client's ``write_to_textfile``: a temporary
+    file beside it, then a rename), readable by node_exporter running as another user."""
+    reg = registry(report, metrics)
+    target = os.fspath(path)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+        _client().write_to_textfile(target, reg)
+        os.chmod(target, 0o644)
     except OSError as exc:
         raise PrometheusError(f"cannot write {target}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):  # already renamed: nothing to clean up
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise PrometheusError(f"cannot write {target}: {exc}") from exc
-        raise
-    try:  # make the rename itself durable; not all platforms can open a directory
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the data is already written
-    finally:
-        os.close(dir_fd)
 
 
 # --------------------------------------------------------------------------------------------
 # Pushgateway
 
 
-def _path_part(name: str, value: str) -> str:
-    """One ``/name/value`` step of a grouping key; base64 for values with '/' or empty ones."""
-    if value == "":
-        return f"/{name}@base64/="
-    if "/" in value:
-        encoded = base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii")
-        return f"/{name}@base64/{encoded}"
-    return f"/{name}/{quote(value, safe='')}"
-
-
-def group_url(url: str, job: str = PREFIX, grouping: Mapping[str, object] | None = None) -> str:
-    """The Pushgateway URL of a group: ``<url>/metrics/job/<job>[/<label>/<value>...]``."""
-    if not job:
-        raise ValueError("job must be a non-empty string")
+def _split_url(url: str) -> tuple[str, str | None, dict[str, str], str | None, str | None]:
+    """Gateway base URL, job and grouping key from a URL such as
+    ``http://gw:9091/metrics/job/ci/branch/main``, plus credentials written in it."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"Pushgateway URL {redact_url(url)!r}: expected http(s)://host:port")
-    path = parts.path.rstrip("/") + "/metrics" + _path_part("job", str(job))
-    for key, value in (grouping or {}).items():
-        label = sanitize_label_name(str(key))
-        if label == "job":
-            raise ValueError("grouping labels cannot include 'job' (give it as job=)")
-        path += _path_part(label, str(value))
-    return urlunsplit(parts._replace(path=path, query="", fragment=""))
+    steps = [s for s in parts.path.split("/") if s]
+    job: str | None = None
+    grouping: dict[str, str] = {}
+    if "metrics" in steps:
+        at = steps.index("metrics")
+        base_path, rest = steps[:at], steps[at + 1 :]
+        if len(rest) % 2 or not rest or rest[0].split("@")[0] != "job":
+            raise ValueError(
+                f"Pushgateway URL {redact_url(url)!r}: expected .../metrics/job/NAME"
+                "[/LABEL/VALUE...] after the host"
+            )
+        for key, raw in zip(rest[::2], rest[1::2], strict=True):
+            name, _, encoding = key.partition("@")
+            value = unquote(raw)
+            if encoding == "base64":
+                value = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            if name == "job":
+                job = value
+            else:
+                grouping[sanitize_label_name(name)] = value
+    else:
+        base_path = steps
+    netloc = parts.hostname + (f":{parts.port}" if parts.port is not None else "")
+    base = urlunsplit((parts.scheme, netloc, "/".join(["", *base_path]), "", ""))
+    return base.rstrip("/"), job, grouping, parts.username, parts.password
 
 
-def _request(method: str, url: str, body: bytes | None, timeout: float) -> None:
-    parts = urlsplit(url)
-    headers = {"Content-Type": CONTENT_TYPE}
-    if parts.username is not None:  # credentials in the URL become HTTP basic auth
-        token = f"{parts.username}:{parts.password or ''}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
-        netloc = parts.hostname or ""
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        url = urlunsplit(parts._replace(netloc=netloc))
-    shown = redact_url(urlunsplit(parts))
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+def _handler(username: str | None, password: str | None) -> Callable[..., Callable[[], None]]:
+    """Basic auth (URL credentials, else the environment) or a bearer token from the env."""
+    from prometheus_client.exposition import basic_auth_handler, default_handler
+
+    username = username or os.environ.get(USERNAME_ENV) or None
+    password = password if password is not None else os.environ.get(PASSWORD_ENV)
+    token = os.environ.get(TOKEN_ENV) or None
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: list[Any], data: bytes
+    ) -> Callable[[], None]:
+        if username is not None:
+            return basic_auth_handler(url, method, timeout, headers, data, username, password or "")
+        if token is not None:
+            headers = [*headers, ("Authorization", f"Bearer {token}")]
+        return default_handler(url, method, timeout, headers, data)
+
+    return handler
+
+
+def _use_gateway(
+    method: str,
+    url: str,
+    reg: CollectorRegistry | None,
+    job: str | None,
+    grouping: Mapping[str, object] | None,
+    timeout: float,
+) -> None:
+    from prometheus_client.exposition import delete_from_gateway, push_to_gateway
+
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    base, url_job, url_grouping, user, password = _split_url(url)
+    job = job or url_job or PREFIX
+    key = {
+        **url_grouping,
+        **{sanitize_label_name(str(k)): str(v) for k, v in (grouping or {}).items()},
+    }
+    if "job" in key:
+        raise ValueError("grouping labels cannot include 'job' (give it as job=)")
+    shown = redact_url(url)
+    where = f"{base}/metrics/job/{job}" + "".join(f"/{k}/{v}" for k, v in sorted(key.items()))
+    where = redact_url(where)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
+        if method == "DELETE":
+            delete_from_gateway(
+                base, job=job, grouping_key=key, timeout=timeout, handler=_handler(user, password)
+            )
+        else:
+            assert reg is not None
+            push_to_gateway(
+                base,
+                job=job,
+                registry=reg,
+                grouping_key=key,
+                timeout=timeout,
+                handler=_handler(user, password),
+            )
     except urllib.error.HTTPError as exc:
         detail = exc.read(500).decode("utf-8", "replace").strip()
         raise PrometheusError(
-            f"Pushgateway at {shown} answered HTTP {exc.code} {exc.reason} to {method}: {detail}"
-        ) from exc
+            f"Pushgateway at {shown} answered HTTP {exc.code} {exc.reason} to {method} {where}:"
+            f" {detail}"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PrometheusError(
-            f"cannot reach the Pushgateway at {shown} ({method}): {reason}"
-        ) from exc
+            f"cannot reach the Pushgateway at {shown} ({method} {where}): {reason}"
+        ) from None
 
 
 def push(
     url: str,
-    text: str,
+    report: Mapping[str, Any],
+    metrics: Any = (),
     *,
-    job: str = PREFIX,
+    job: str | None = None,
     grouping: Mapping[str, object] | None = None,
     timeout: float = 10.0,
-    method: str = "PUT",
 ) -> None:
-    """Push exposition text to a Pushgateway group.
+    """Push the run's gauges to a Pushgateway group with prometheus_client's ``push_to_gateway``
+    (a PUT: every metric of the group is replaced, so items that vanished do not linger).
 
-    ``PUT`` (default) replaces every metric of the group, so items that vanished do not linger;
-    ``POST`` replaces only the metric names pushed. Errors raise :class:`PrometheusError` naming
-    the URL (password hidden).
+    The group is ``job`` (default: from the URL's ``/metrics/job/NAME`` path, else
+    ``mltestscore``) and the grouping key (the URL's ``/LABEL/VALUE`` pairs, then ``grouping``).
+    Credentials: ``user:password@`` in the URL, else ``MLTESTSCORE_PUSHGATEWAY_USERNAME`` and
+    ``MLTESTSCORE_PUSHGATEWAY_PASSWORD`` (basic auth), else ``MLTESTSCORE_PUSHGATEWAY_TOKEN``
+    (a bearer token). Errors raise :class:`PrometheusError` naming the URL, password hidden.
     """
-    method = method.upper()
-    if method not in ("PUT", "POST"):
-        raise ValueError(f"method must be 'PUT' or 'POST', got {method!r}")
-    if not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    _request(method, group_url(url, job, grouping), text.encode("utf-8"), float(timeout))
+    _use_gateway("PUT", url, registry(report, metrics), job, grouping, float(timeout))
 
 
 def delete(
     url: str,
     *,
-    job: str = PREFIX,
+    job: str | None = None,
     grouping: Mapping[str, object] | None = None,
     timeout: float = 10.0,
 ) -> None:
     """Delete a group from a Pushgateway (e.g. when a pipeline is retired)."""
-    _request("DELETE", group_url(url, job, grouping), None, float(timeout))
+    _client()
+    _use_gateway("DELETE", url, None, job, grouping, float(timeout))

@@ -1,7 +1,9 @@
-"""The run's report as a plain dict (JSON schema version 1), and its Markdown rendering.
+"""The run's report as a plain dict (JSON schema version 2), and its Markdown rendering.
 
-The dict is built once from the :class:`~pytest_mltestscore.scoring.ScoreResult`; the JSON file,
-the Markdown summary and the terminal scorecard all render that same dict.
+The dict is built once from the :class:`~pytest_mltestscore.scoring.ScoreResult` and what each
+test said (its message, metrics and, for a built-in check, its findings and figures); the JSON
+file, the Markdown summary, the HTML report and the terminal scorecard all render that same
+dict. ``report.schema.json`` in this package is the JSON Schema of the file.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .rubric import Rubric
-from .scoring import ScoreResult, TestOutcome
+from .scoring import ScoreResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_FILE = "report.schema.json"
 STATUS_MARK = {
     "automated": "automated",
     "manual": "manual",
@@ -26,10 +30,41 @@ STATUS_MARK = {
 }
 
 
+def _no_evidence(nodeid: str) -> dict[str, Any]:
+    return {"message": None, "metrics": [], "check": None}
+
+
+def gate_message(report: dict[str, Any]) -> str | None:
+    """The gate's verdict in a line, or None without a gate."""
+    if report["passed"] is False:
+        return (
+            f"FAIL: ML Test Score {fmt_points(report['score'])} is below the required "
+            f"{fmt_points(report['min_score'])}"
+        )
+    if report["passed"] is True:
+        return (
+            f"ML Test Score {fmt_points(report['score'])} meets the required "
+            f"{fmt_points(report['min_score'])}"
+        )
+    return None
+
+
 def build_report(
-    result: ScoreResult, *, created: str, extra: dict[str, Any] | None = None
+    result: ScoreResult,
+    *,
+    created: str,
+    extra: dict[str, Any] | None = None,
+    rubric: Rubric | None = None,
+    evidence: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-safe report dict of a scored run (field order as in the contract)."""
+    """The JSON-safe report dict of a scored run (field order as in the contract).
+
+    ``evidence(nodeid)`` gives each test's ``message``, ``metrics`` and ``check``; ``rubric``
+    gives what would earn each item short of full credit (``to_earn``).
+    """
+    said = evidence or _no_evidence
+    how = {i.id: i.automated for i in rubric.items.values()} if rubric is not None else {}
+    full = rubric.points_automated if rubric is not None else 1.0
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "plugin_version": __version__,
@@ -52,7 +87,16 @@ def build_report(
                         "title": i.title,
                         "status": i.status,
                         "points": i.points,
-                        "tests": [_test_entry(t) for t in i.tests],
+                        "to_earn": how.get(i.id) if i.points < full else None,
+                        "tests": [
+                            {
+                                "nodeid": t.nodeid,
+                                "outcome": t.outcome,
+                                "via": t.via,
+                                **said(t.nodeid),
+                            }
+                            for t in i.tests
+                        ],
                         "manual": None
                         if i.manual is None
                         else {
@@ -67,18 +111,24 @@ def build_report(
             for s in result.sections
         ],
     }
+    report["gate"] = {
+        "min_score": result.min_score,
+        "passed": result.passed,
+        "message": gate_message(report),
+    }
+    report["history"] = None
     if extra:
         report.update(extra)
     return report
 
 
-def _test_entry(t: TestOutcome) -> dict[str, Any]:
-    entry: dict[str, Any] = {"nodeid": t.nodeid, "outcome": t.outcome}
-    if t.reason:
-        entry["reason"] = t.reason
-    if t.via != "marker":
-        entry["via"] = t.via
-    return entry
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the report file (``report.schema.json``, shipped in the package)."""
+    from importlib.resources import files
+
+    text = files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -117,11 +167,20 @@ def outcome_summary(tests: list[dict[str, Any]]) -> str:
 
 def not_judged(tests: list[dict[str, Any]]) -> str | None:
     """The reason a built-in check gave for not judging, when that is all an item has."""
-    reasons = [t["reason"] for t in tests if t["outcome"] == "skipped" and t.get("reason")]
+    reasons = [
+        _judged_part(t["message"]) for t in tests if t["outcome"] == "skipped" and t.get("message")
+    ]
     if not reasons or any(t["outcome"] not in ("skipped", "xfailed") for t in tests):
         return None
     first = reasons[0]
     return first + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
+
+
+def _judged_part(message: str) -> str:
+    """``not judged: why`` from a built-in check's skip message (its label left out)."""
+    first = message.splitlines()[0] if message else ""
+    at = first.find("not judged: ")
+    return first[at:] if at >= 0 else first
 
 
 def item_detail(item: dict[str, Any], max_age_days: int | None = None) -> str:

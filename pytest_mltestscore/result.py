@@ -8,11 +8,13 @@ decide never passes by default.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 
 Verdict = Literal["pass", "fail", "skip"]
+FigureKind = Literal["histogram", "shares", "intervals", "series"]
 
 _MAX_CELL = 60
 
@@ -83,6 +85,68 @@ class Table:
         return "\n".join(out)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON: numpy scalars become numbers, non-finite floats None, tuples
+    lists, mapping keys strings, anything else its text. What crosses from an xdist worker to the
+    controller and into the JSON report must be this plain."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and getattr(value, "shape", None) == ():
+        return json_safe(item())
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """The data of one plot a report draws (the HTML report, pytest-html), plain JSON so that it
+    crosses from an xdist worker to the controller and goes into the JSON report unchanged.
+
+    ``kind`` says how to read ``data`` (each series is ``{"name", "values"}``, each line
+    ``{"name", "value"}``):
+
+    - ``histogram``: numeric distributions on shared bins: ``edges`` (one more than the values),
+      ``series`` (shares of rows per bin), ``x_label``, ``lines`` (e.g. the schema's range);
+    - ``shares``: category shares: ``categories``, ``series``;
+    - ``intervals``: a metric per slice or group: ``metric``, ``rows`` (``label``, ``value``,
+      ``low``, ``high``, ``n``, ``status``), ``lines`` (the requirement), ``higher_is_better``;
+    - ``series``: values over windows or runs: ``x`` (labels), ``series`` (None where unknown),
+      ``status`` (per point: ok, violated, unknown...), ``low``/``high`` (an interval per point,
+      optional), ``lines`` (an objective), ``y_label``.
+
+    ``flagged`` marks a figure that shows a finding (a drifted column, a failing slice).
+    """
+
+    kind: FigureKind
+    title: str
+    data: Mapping[str, Any]
+    flagged: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "flagged": self.flagged,
+            **json_safe(dict(self.data)),
+        }
+
+
+def figure_series(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    """One named series of a figure."""
+    return {"name": name, "values": list(values)}
+
+
+def figure_line(name: str, value: float) -> dict[str, Any]:
+    """One named reference line of a figure (an objective, a requirement, a range end)."""
+    return {"name": name, "value": value}
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one check.
@@ -91,6 +155,7 @@ class CheckResult:
     few labelled rows). ``summary`` says in a line what was checked, with which method and
     threshold. ``table`` lists the findings (for a failure: what was wrong, where, expected versus
     observed). ``metrics`` holds JSON-safe numbers worth keeping in the history store.
+    ``figures`` hold the data of the plots the reports draw (see :class:`Figure`).
     """
 
     check: str
@@ -100,6 +165,7 @@ class CheckResult:
     rubric_id: str | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    figures: tuple[Figure, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -115,6 +181,25 @@ class CheckResult:
         if self.table is not None and self.table.rows:
             parts.append(self.table.render())
         return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: verdict, summary, notes, metrics, the findings as one object per row
+        (keyed by the table's columns) and the figures."""
+        findings = None
+        if self.table is not None:
+            findings = [
+                {c: json_safe(v) for c, v in zip(self.table.columns, row, strict=True)}
+                for row in self.table.rows
+            ]
+        return {
+            "check": self.check,
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "notes": list(self.notes),
+            "metrics": json_safe(dict(self.metrics)),
+            "findings": findings,
+            "figures": [f.to_dict() for f in self.figures],
+        }
 
 
 def enforce(result: CheckResult) -> CheckResult:

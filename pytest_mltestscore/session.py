@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import clock
+from .evidence import Evidence
 from .items import NODE_PREFIX, REPORT_ATTR, TRIAL_PROPERTY, BuiltinCheckItem, nodeid_of
 from .judges import SessionJudges
 from .options import ReportSpec
@@ -76,6 +77,7 @@ class ScoreSession:
         self.gated = project.settings.min_score is not None
         self.completed = False
         self.partial: str | None = None
+        self.evidence = Evidence()
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -204,6 +206,7 @@ class ScoreSession:
             and report.nodeid not in self.builtin_failed
         ):
             self.builtin_failed.append(report.nodeid)
+        self.evidence.add(report)
         ids = getattr(report, REPORT_ATTR, None)
         if ids is None:
             return
@@ -307,7 +310,9 @@ class ScoreSession:
             "unknown_ids": [{"nodeid": n, "ids": ids} for n, ids in sorted(self.unknown.items())]
         }
         created = clock.now().isoformat(timespec="seconds")  # follows a pinned today
-        self.report = build_report(self.result, created=created, extra=extra)
+        self.report = build_report(
+            self.result, created=created, extra=extra, rubric=self.rubric, evidence=self.evidence.of
+        )
         if self.result.passed is False:
             session.testsfailed += 1
         if self.partial is None:
@@ -351,19 +356,19 @@ class ScoreSession:
 
         assert self.report is not None
         try:
-            push(url, self._prometheus_text())
+            push(url, self.report, self._recorded_metrics())
         except (PrometheusError, ValueError) as exc:
             self.written.append(f"could not push to the Pushgateway: {exc}")
         else:
             self.written.append(f"pushed the score to the Pushgateway at {url}")
 
-    def _prometheus_text(self) -> str:
-        from .prometheus import render
-
-        assert self.report is not None
-        return render(self.report, [(n, v, labels) for n, v, labels in self.metrics.values()])
+    def _recorded_metrics(self) -> list[tuple[str, float, dict[str, str]]]:
+        return [(n, v, labels) for n, v, labels in self.metrics.values()]
 
     def _write_files(self) -> None:
+        from .htmlreport import render_html
+        from .plots import PlotError
+        from .prometheus import PrometheusError, write_textfile
         from .report import render_json, render_markdown, write_text_atomic
 
         assert self.report is not None
@@ -372,15 +377,18 @@ class ScoreSession:
             if spec.path is None:
                 continue
             path = base / spec.path
-            if spec.kind == "json":
-                text = render_json(self.report)
-            elif spec.kind == "markdown":
-                text = render_markdown(self.report, self.rubric)
-            else:
-                text = self._prometheus_text()
             try:
-                write_text_atomic(path, text)
-            except OSError as exc:
+                if spec.kind == "prometheus":
+                    write_textfile(path, self.report, self._recorded_metrics())
+                else:
+                    if spec.kind == "json":
+                        text = render_json(self.report)
+                    elif spec.kind == "markdown":
+                        text = render_markdown(self.report, self.rubric)
+                    else:
+                        text = render_html(self.report)
+                    write_text_atomic(path, text)
+            except (OSError, PlotError, PrometheusError, ValueError) as exc:
                 self.written.append(f"could not write {spec.kind} report to {path}: {exc}")
             else:
                 self.written.append(f"{spec.kind} report written to {path}")
@@ -394,7 +402,7 @@ class ScoreSession:
             return
         if self.report is None:
             return
-        from .report import fmt_points
+        from .report import gate_message
         from .scorecard import one_line, render_scorecard
 
         kinds = {spec.kind for spec in self.reports}
@@ -429,20 +437,11 @@ class ScoreSession:
                 f"unknown rubric id(s) {', '.join(ids)} in {nodeid}: that test earned nothing",
                 red=True,
             )
-        report = self.report
-        if report["passed"] is False:
-            tr.write_line(
-                f"FAIL: ML Test Score {fmt_points(report['score'])} is below the required "
-                f"{fmt_points(report['min_score'])}",
-                red=True,
-                bold=True,
-            )
-        elif report["passed"] is True:
-            tr.write_line(
-                f"ML Test Score {fmt_points(report['score'])} meets the required "
-                f"{fmt_points(report['min_score'])}",
-                green=True,
-            )
+        gate = gate_message(self.report)
+        if gate is not None and self.report["passed"] is False:
+            tr.write_line(gate, red=True, bold=True)
+        elif gate is not None:
+            tr.write_line(gate, green=True)
         findings = self.not_blocking() if self.gated else []
         if findings:
             tr.write_line(

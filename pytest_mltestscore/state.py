@@ -140,6 +140,7 @@ def append_run(
             git=git_info(root),
         )
         run_id = store.append_run(record)
+        runs = recent_runs(store, 10)
     except (HistoryError, ValueError) as exc:
         return None, [f"run history not written: {exc}"]
     scores = [*trend, report["score"]]
@@ -150,6 +151,7 @@ def append_run(
         "changes": [
             {"item": c.item, "previous": c.previous, "current": c.current} for c in changes
         ],
+        "runs": runs,
     }
     lines = [
         f"history: run {run_id} stored in {store.location} ({len(metrics)} metric(s)); "
@@ -164,6 +166,26 @@ def append_run(
         else:
             lines.append("no item changed since the previous run")
     return block, lines
+
+
+def recent_runs(store: HistoryStore, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` stored runs, oldest first: id, time, score and each section's score
+    (the sum of its items' points), for the trends the reports draw."""
+    out = []
+    for run in reversed(store.runs(limit)):
+        sections: dict[str, float] = {}
+        for item in store.run_items(run.id):
+            sections[item.section] = sections.get(item.section, 0.0) + item.points
+        out.append(
+            {
+                "run_id": run.id,
+                "created": run.created.isoformat(timespec="seconds"),
+                "score": run.score,
+                "passed": run.passed,
+                "sections": sections,
+            }
+        )
+    return out
 
 
 def history_table(store: HistoryStore, limit: int = 30) -> str:

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 # any snapshot is taken (no pyarrow: nothing to do).
 with contextlib.suppress(ImportError):
     import pandas.core.arrays.arrow.extension_types
+# matplotlib (the HTML report's plots) checks classes across its modules: a second import of
+# some of them inside one process gives two GridSpec classes, so import them once here too.
+with contextlib.suppress(ImportError):
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure
+    import matplotlib.ticker  # noqa: F401
 
 # The importlib_metadata backport (skops and others import it) puts its own distribution finder
 # on sys.meta_path and deletes find_distributions from the standard library's PathFinder. If
@@ -46,6 +52,24 @@ def _no_benchmark_plugin_in_inner_runs(
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
 
 
+def validate_report(data: dict[str, Any]) -> None:
+    """Fail unless ``data`` is valid against the JSON Schema shipped in the package."""
+    import jsonschema
+
+    from pytest_mltestscore.report import json_schema
+
+    validator = jsonschema.Draft202012Validator(
+        json_schema(), format_checker=jsonschema.FormatChecker()
+    )
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "\n".join(
+            f"  at {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}"
+            for e in errors[:10]
+        )
+        pytest.fail(f"the JSON report does not match report.schema.json:\n{where}")
+
+
 class Scored:
     """Run pytest inside a pytester project with --ml-score and read the JSON report back."""
 
@@ -60,6 +84,8 @@ class Scored:
         )
         path = Path(self.pytester.path, report)
         data = json.loads(path.read_text()) if path.exists() else None
+        if data is not None:
+            validate_report(data)  # every report a test reads back holds to the shipped schema
         return result, data
 
     @staticmethod

@@ -32,6 +32,8 @@ LAYERS: dict[str, int] = {
     "fixtures": 4,
     "commands": 4,
     "project": 4,
+    "evidence": 4,
+    "htmlplugin": 4,
     # the check registry
     "registry": 3,
     # the checks, one package per rubric section (see SECTION_RULE)
@@ -53,6 +55,9 @@ LAYERS: dict[str, int] = {
     "prometheus": 1,
     "report": 1,
     "scorecard": 1,
+    "profile_figures": 1,
+    "plots": 1,
+    "htmlreport": 1,
     # leaves
     "": 0,  # the package's face (__init__)
     "_moved": 0,

@@ -239,6 +239,30 @@ def test_history_holds_one_run_per_replayed_day(replay):
     assert _report(root, DAYS[-1])["history"]["trend"] == [3.0, 3.5]
 
 
+def test_reports_match_the_schema_and_carry_slo_windows_and_trends(replay):
+    from conftest import validate_report
+
+    root, _ = replay
+    for day in DAYS:
+        validate_report(_report(root, day))
+    last = _report(root, DAYS[-1])
+    runs = last["history"]["runs"]
+    assert [r["score"] for r in runs] == last["history"]["trend"]
+    assert set(runs[-1]["sections"]) == {"data", "model", "infra", "monitor"}
+    slo_checks = [
+        t["check"]
+        for t in _items(last)["monitor-7"]["tests"]
+        if t["nodeid"].startswith("mltestscore::monitor-7::slo-")
+    ]
+    assert len(slo_checks) == len(SLOS)
+    for check in slo_checks:
+        if check is None:  # not judged: no figure to draw
+            continue
+        (figure,) = check["figures"]
+        assert figure["kind"] == "series" and figure["status"]
+        assert {line["name"] for line in figure["lines"]} == {"min"}
+
+
 def test_prometheus_textfiles_parse_and_agree_with_the_reports(replay):
     parser = pytest.importorskip("prometheus_client.parser")
     root, _ = replay

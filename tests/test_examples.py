@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import validate_report
 
 pytest.importorskip("sklearn")
 pytest.importorskip("skops")
@@ -266,7 +267,37 @@ def test_penguins_bad_day_fails_the_gate_and_names_the_causes(runs):
     assert re.search(r"label agreement\s+0\.7688\s+0\.9\s+FAILED", out)
 
 
+def test_penguins_bad_day_json_names_the_columns(runs):
+    """The JSON report alone tells which column failed and why (no JUnit XML needed)."""
+    run = runs["penguins bad"].result()
+    validate_report(run.report)
+    tests = {t["nodeid"]: t for item in run.items().values() for t in item["tests"]}
+    schema = tests["mltestscore::monitor-2::serving-invariants"]
+    assert "body_mass_g" in schema["message"] and "out of range" in schema["message"]
+    rows = schema["check"]["findings"]
+    assert [(r["column"], r["rule"]) for r in rows] == [("body_mass_g", "out of range")]
+    assert [f["title"] for f in schema["check"]["figures"]] == ["body_mass_g: training vs serving"]
+    drift = tests["mltestscore::monitor-3::training-serving-skew"]["check"]
+    assert {r["column"] for r in drift["findings"] if r["drift"] == "DRIFT"} == {
+        "island",
+        "body_mass_g",
+    }
+    assert run.report["gate"]["message"] == "FAIL: ML Test Score 1.0 is below the required 3.0"
+
+
+def test_penguins_good_day_json_matches_the_schema(runs):
+    validate_report(runs["penguins good"].result().report)
+
+
 # -- diabetes -------------------------------------------------------------------------------------
+def test_diabetes_json_matches_the_schema(runs):
+    run = runs["diabetes_regression"].result()
+    validate_report(run.report)
+    tests = {t["nodeid"]: t for item in run.items().values() for t in item["tests"]}
+    slices = tests["mltestscore::model-6::slice-quality"]["check"]
+    assert [f["kind"] for f in slices["figures"]] == ["intervals"]
+
+
 def test_diabetes_scores_four_and_a_half(runs):
     run = runs["diabetes_regression"].result()
     check_scorecard(
@@ -291,8 +322,8 @@ def test_diabetes_scores_four_and_a_half(runs):
         ("model-6", "slice-quality"),
         ("model-7", "inclusion"),
     ]:
-        assert run.items()[item]["tests"] == [
-            {"nodeid": f"mltestscore::{item}::{check}", "outcome": "passed"}
+        assert [(t["nodeid"], t["outcome"]) for t in run.items()[item]["tests"]] == [
+            (f"mltestscore::{item}::{check}", "passed")
         ]
 
 

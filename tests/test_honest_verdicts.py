@@ -147,7 +147,7 @@ def test_a_model_that_cannot_take_the_data_is_not_judged(pytester, workers):
     for item in NEEDS_THE_MODEL:
         tests = items[item]["tests"]
         assert tests and all(t["outcome"] == "skipped" for t in tests), (item, tests)
-        assert "cannot take the columns" in tests[0]["reason"], (item, tests[0]["reason"])
+        assert "cannot take the columns" in tests[0]["message"], (item, tests[0]["message"])
         assert items[item]["status"] == "missing"
 
 
@@ -301,7 +301,7 @@ def test_a_mapped_suite_scores_like_the_same_suite_marked(pytester, workers):
         "test_suite.py::test_model_beats_baseline[2]",
     ]
     assert all(t["via"] == "map" for t in mapped_items["model-5"]["tests"])
-    assert all("via" not in t for t in marked_items["model-5"]["tests"])
+    assert all(t["via"] == "marker" for t in marked_items["model-5"]["tests"])
     out = mapped.stdout.str()
     markdown = (pytester.path / "mapped.md").read_text()
     assert "| 2 passed (2 by map) |" in markdown  # the evidence says how it was earned
@@ -319,7 +319,7 @@ def test_marker_and_map_merge(pytester):
     pytester.runpytest(ML_SCORE, f"{ML_SCORE_REPORT}=json:r.json")
     items = _items(pytester.path / "r.json")
     assert items["data-2"]["tests"][0]["via"] == "marker+map"
-    assert "via" not in items["data-3"]["tests"][0]
+    assert items["data-3"]["tests"][0]["via"] == "marker"
 
 
 @pytest.mark.parametrize(
@@ -629,6 +629,6 @@ def test_walk_every_check_with_a_rejecting_model_and_no_optional_columns(pyteste
         if entry["outcome"] == "passed":
             assert check.rubric_id in NEED_NEITHER_MODEL_NOR_LABELS, (check.rubric_id, entry)
         else:
-            reason = entry.get("reason", "")
+            reason = entry.get("message") or ""
             assert any(k in reason for k in TO_CONFIGURE), (check.rubric_id, reason)
     assert len(seen) == len({c.rubric_id for c in all_checks()})

@@ -33,3 +33,13 @@ def test_every_subpackage_is_listed_for_the_wheel():
 def test_entry_point_is_registered():
     eps = entry_points(group="pytest11")
     assert any(ep.name == "mltestscore" and ep.value == "pytest_mltestscore.plugin" for ep in eps)
+
+
+def test_every_data_file_of_the_package_is_listed_for_the_wheel():
+    """Files beside the modules (the report's JSON Schema, py.typed) ship as package data."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["package-data"]["pytest_mltestscore"])
+    package = ROOT / "pytest_mltestscore"
+    on_disk = {p.name for p in package.iterdir() if p.is_file() and p.suffix not in (".py", ".pyc")}
+    assert "report.schema.json" in on_disk
+    assert on_disk <= listed, f"add to [tool.setuptools.package-data]: {sorted(on_disk - listed)}"

@@ -478,7 +478,7 @@ def test_json_report_schema(scored, monkeypatch):
         "min_score",
         "passed",
     ]
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert dt.datetime.fromisoformat(data["created"]).tzinfo is not None
     assert data["rubric"] == "breck2017"
     assert data["score"] == 0.5 and data["passed"] is False
@@ -488,10 +488,24 @@ def test_json_report_schema(scored, monkeypatch):
         assert [i["id"] for i in s["items"]] == [f"{s['id']}-{n}" for n in range(1, 8)]
         assert s["score"] == sum(i["points"] for i in s["items"])
     item = scored.items(data)["data-1"]
-    assert set(item) == {"id", "title", "status", "points", "tests", "manual"}
+    assert set(item) == {"id", "title", "status", "points", "to_earn", "tests", "manual"}
+    assert item["to_earn"] is None  # full credit
     assert item["tests"] == [
-        {"nodeid": "test_json_report_schema.py::test_schema", "outcome": "passed"}
+        {
+            "nodeid": "test_json_report_schema.py::test_schema",
+            "outcome": "passed",
+            "via": "marker",
+            "message": None,
+            "metrics": [],
+            "check": None,
+        }
     ]
+    assert "built-in" in scored.items(data)["data-2"]["to_earn"]  # the rubric's own words
+    assert data["gate"] == {
+        "min_score": 1.0,
+        "passed": False,
+        "message": "FAIL: ML Test Score 0.5 is below the required 1.0",
+    }
 
 
 def test_markdown_report(pytester):
@@ -650,4 +664,4 @@ def test_invalid_custom_rubric_is_usage_error(pytester, edit, message):
 def test_json_report_is_valid_json_file(pytester):
     pytester.makepyfile(MARKED)
     pytester.runpytest(f"{ML_SCORE_REPORT}=json:r.json")
-    assert json.loads((pytester.path / "r.json").read_text())["schema_version"] == 1
+    assert json.loads((pytester.path / "r.json").read_text())["schema_version"] == 2

@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import os
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -33,9 +31,9 @@ def engine(request: pytest.FixtureRequest) -> str:
     if request.param == "dask":
         pytest.importorskip("dask", reason="the Dask engine needs the 'dask' extra")
     else:
-        pytest.importorskip("pyspark", reason="the Spark engine needs the 'spark' extra")
-        if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-            pytest.skip("Spark needs Java 17 or newer (no java on PATH, no JAVA_HOME)")
+        from _servers import require_spark
+
+        require_spark()
     return str(request.param)
 
 

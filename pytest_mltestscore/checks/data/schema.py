@@ -22,13 +22,14 @@ import difflib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ...assets import AssetError, Assets
 from ...builtin import BuiltinCheck, CheckContext, Freeze, Param, dataset
 from ...options import ML_SCORE_FREEZE_SCHEMA
+from ...profile_figures import column_figures
 from ...profiles import ColumnProfile, DatasetProfile
 from ...report import write_text_atomic
 from ...result import CheckResult, NotJudged, Table, Verdict, library_check
@@ -769,8 +770,9 @@ def validate_dataset(ctx: CheckContext, name: str) -> CheckResult:
     """Validate dataset ``name`` against the checked-in schema with the check's parameters."""
     schema = checked_in_schema(ctx.schema_path)
     reference = "training" if name != "training" and "training" in ctx.assets.datasets else None
-    return validate(
-        ctx.assets.profile(name, reference=reference),
+    profile = ctx.assets.profile(name, reference=reference)
+    result = validate(
+        profile,
         schema,
         sigmas=ctx.params["sigmas"],
         share_floor=ctx.params["share_floor"],
@@ -778,6 +780,23 @@ def validate_dataset(ctx: CheckContext, name: str) -> CheckResult:
         check=f"{ctx.check_id} {name} data against {ctx.schema_path.name}",
         rubric_id=ctx.check_id,
     )
+    if result.verdict != "fail" or result.table is None:
+        return result
+    # the violating columns, drawn in the training data (when it is not the one validated)
+    flagged: dict[str, list[str]] = {}
+    for row in result.table.rows:
+        flagged.setdefault(str(row[0]), []).append(f"{row[1]}: {row[3]}")
+    profiles = {"training": ctx.assets.profile("training")} if reference else {}
+    profiles[name] = profile
+    ranges = {
+        f.name: [("schema min", f.range[0]), ("schema max", f.range[1])]
+        for f in schema.features.values()
+        if f.range is not None
+    }
+    figures = column_figures(
+        {c: "; ".join(why) for c, why in flagged.items()}, profiles, lines=ranges
+    )
+    return replace(result, figures=figures)
 
 
 def freeze_schema(ctx: CheckContext) -> str:

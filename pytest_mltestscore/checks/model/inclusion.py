@@ -43,7 +43,7 @@ from ...evaluation import (
 )
 from ...metrics import Metric, _default_positive
 from ...modeling import infer_task
-from ...result import CheckResult, Table, library_check
+from ...result import CheckResult, Figure, Table, figure_line, library_check
 from .slices import join_attributes, labelled_attributes
 
 if TYPE_CHECKING:
@@ -76,6 +76,32 @@ class _Mean:
 
     value: float
     var: float
+
+
+_Z95 = 1.959964
+
+
+def _rate_row(group: Any, rate: _Rate) -> dict[str, Any]:
+    """A group's rate with its 95% interval (Agresti-Caffo centre and variance), for a figure."""
+    centre = (rate.k + 1) / (rate.n + 2)
+    half = _Z95 * float(np.sqrt(rate.var))
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    return {"label": str(group), "value": rate.value, "low": low, "high": high, "n": rate.n}
+
+
+def _error_row(group: Any, loss: _Mean, n: int, root: bool) -> dict[str, Any]:
+    """A group's error (mean loss, or its root) with a 95% interval of the mean, for a figure."""
+    half = _Z95 * float(np.sqrt(loss.var))
+    low, high = max(0.0, loss.value - half), loss.value + half
+    if root:
+        return {
+            "label": str(group),
+            "value": float(np.sqrt(loss.value)),
+            "low": float(np.sqrt(low)),
+            "high": float(np.sqrt(high)),
+            "n": n,
+        }
+    return {"label": str(group), "value": loss.value, "low": low, "high": high, "n": n}
 
 
 @dataclass(frozen=True)
@@ -212,6 +238,8 @@ def inclusion(
     group_rows: list[tuple[Any, ...]] = []
     metrics: dict[str, float] = {}
     judged_families = 0
+    # per attribute: (metric, rows with intervals, reference lines, higher is better)
+    plots: list[tuple[str, str, list[dict[str, Any]], list[dict[str, Any]], bool]] = []
     if classification:
         pos = _resolve_positive(positive, yl, pred)
         header: tuple[str, ...] = (
@@ -244,6 +272,19 @@ def inclusion(
             if len(sr) < 2:
                 continue
             judged_families += 1
+            top = max(r.value for r in sr.values())
+            plots.append(
+                (
+                    family,
+                    f"selection rate of {pos!r}",
+                    [_rate_row(g, r) for g, r in sr.items()],
+                    [
+                        figure_line("parity limit", top - max_parity_difference),
+                        figure_line("four-fifths of the highest", min_disparate_impact * top),
+                    ],
+                    True,
+                )
+            )
             eo_tpr = _spread(tpr, family, "TPR", max_equalized_odds_difference)
             eo_fpr = _spread(fpr, family, "FPR", max_equalized_odds_difference)
             eo = (
@@ -298,6 +339,20 @@ def inclusion(
             if len(losses) < 2:
                 continue
             judged_families += 1
+            errors = [
+                _error_row(g, loss_g, int((groups == g).sum()), root)
+                for g, loss_g in losses.items()
+            ]
+            best = min(r["value"] for r in errors)
+            plots.append(
+                (
+                    family,
+                    met.name,
+                    errors,
+                    [figure_line("error ratio limit", best * max_error_ratio)],
+                    False,
+                )
+            )
             measures.append(_error_ratio(losses, family, max_error_ratio, root))
             measures.append(_spread(biases, family, "bias difference", bias_limit))
         subject = f"{met.name} and bias (bias limit {bias_limit:.4g})"
@@ -343,6 +398,16 @@ def inclusion(
         )
         rows.append((m.family, m.name, m.value, limit, m.groups, status))
     rows.sort(key=lambda r: r[-1] != "FAIL")
+    failed_families = {m.family for m in failed}
+    figures = tuple(
+        Figure(
+            "intervals",
+            f"{metric} by {family} (95% intervals)",
+            {"metric": metric, "rows": plot_rows, "lines": lines, "higher_is_better": higher},
+            family in failed_families,
+        )
+        for family, metric, plot_rows, lines, higher in plots
+    )
     table = Table(
         ("attribute", "measure", "value", "threshold", "groups compared", "status"), tuple(rows)
     )
@@ -362,6 +427,7 @@ def inclusion(
             "model-7",
             metrics,
             tuple(notes),
+            figures,
         )
     return CheckResult(
         CHECK,
@@ -371,6 +437,7 @@ def inclusion(
         "model-7",
         metrics,
         tuple(notes),
+        figures,
     )
 
 

@@ -55,7 +55,7 @@ from ...evaluation import (
 )
 from ...metrics import Metric
 from ...modeling import classes_of
-from ...result import CheckResult, Table, library_check
+from ...result import CheckResult, Figure, Table, figure_line, library_check
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -233,6 +233,7 @@ def slice_quality(
     ok: list[tuple[Any, ...]] = []
     small: list[tuple[Any, ...]] = []
     values: list[float] = []
+    plotted: list[dict[str, Any]] = []
     within_chance = 0
     undefined = 0
     for name, mask in masks:
@@ -248,6 +249,8 @@ def slice_quality(
         values.append(value)
         below_floor, below_overall = _shortfalls(met, value, overall, gap, absolute_floor)
         interval_text, note = "-", ""
+        lo: float | None = None
+        hi: float | None = None
         if confidence > 0:
             boots = bootstrap_scores(met, yl[m], out[m], classes, positive, n_bootstrap, seed)
             n_undefined = int(np.isnan(boots).sum())
@@ -280,6 +283,19 @@ def slice_quality(
         status = "; ".join([*(reasons or ["ok"]), *([note] if note else [])])
         row = (name, n, value, interval_text, bound(met, required), status)
         (failing if reasons else ok).append(row)
+        verdict_of_slice = (
+            "fail" if reasons else ("within chance" if "within chance" in note else "ok")
+        )
+        plotted.append(
+            {
+                "label": name,
+                "value": value,
+                "low": lo,
+                "high": hi,
+                "n": n,
+                "status": verdict_of_slice,
+            }
+        )
 
     floor_text = f"floor {absolute_floor:g} and " if absolute_floor is not None else ""
     if confidence > 0:
@@ -310,6 +326,19 @@ def slice_quality(
     }
     if values:
         metrics["worst_slice"] = min(values) if met.greater_is_better else max(values)
+    figures = (
+        Figure(
+            "intervals",
+            f"{met.name} per slice" + (f", {pct} bootstrap intervals" if confidence > 0 else ""),
+            {
+                "metric": met.name,
+                "rows": plotted,
+                "lines": [figure_line("required", required), figure_line("overall", overall)],
+                "higher_is_better": met.greater_is_better,
+            },
+            bool(failing),
+        ),
+    )
     notes = (
         [f"{len(has_label) - n_lab} rows without a label left out"] if n_lab < len(labels) else []
     )
@@ -322,6 +351,7 @@ def slice_quality(
             "model-6",
             metrics,
             tuple(notes),
+            figures if values else (),
         )
     if failing:
         beyond = " beyond chance" if confidence > 0 else ""
@@ -334,6 +364,7 @@ def slice_quality(
             "model-6",
             metrics,
             tuple(notes),
+            figures if values else (),
         )
     return CheckResult(
         CHECK,
@@ -343,6 +374,7 @@ def slice_quality(
         "model-6",
         metrics,
         tuple(notes),
+        figures,
     )
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...profile_figures import column_figures
 from ...profiles import ColumnProfile, DatasetProfile, FloatArray, NumericSummary, common_histograms
 from ...result import CheckResult, Table, Verdict, library_check
 
@@ -129,8 +130,12 @@ def check_drift(
     settings: DriftSettings | None = None,
     check: str = "drift",
     rubric_id: str | None = None,
+    names: tuple[str, str] = ("reference", "current"),
 ) -> CheckResult:
-    """Drift of every column as a :class:`CheckResult` (fails when any column drifted)."""
+    """Drift of every column as a :class:`CheckResult` (fails when any column drifted).
+
+    Its figures show each drifted column, then a few others, in both profiles (``names``
+    labels them in the plots, e.g. training and serving)."""
     s = settings or DriftSettings()
     if current.n_rows == 0:
         return CheckResult(
@@ -187,6 +192,14 @@ def check_drift(
     for r in results:
         if r.drifted is not None and math.isfinite(r.statistic):
             metrics[f"{r.column}:{r.test}"] = float(r.statistic)
+    why: dict[str, list[str]] = {}
+    for r in drifted:
+        why.setdefault(r.column, []).append(f"{r.method} {r.statistic:.3g} > {r.threshold:.3g}")
+    figures = column_figures(
+        {column: "; ".join(reasons) for column, reasons in why.items()},
+        {names[0]: reference, names[1]: current},
+        others=[r.column for r in results],
+    )
     return CheckResult(
         check,
         verdict,
@@ -194,6 +207,7 @@ def check_drift(
         Table(TABLE_COLUMNS, tuple(r.row() for r in ordered)),
         rubric_id,
         metrics,
+        figures=figures,
     )
 
 

@@ -38,7 +38,15 @@ from typing import Any, Literal
 import numpy as np
 
 from ...builtin import BuiltinCheck, CheckContext, Param, model, needs_history, needs_some_data
-from ...result import CheckResult, Table, Verdict, library_check
+from ...result import (
+    CheckResult,
+    Figure,
+    Table,
+    Verdict,
+    figure_line,
+    figure_series,
+    library_check,
+)
 
 Worse = Literal["higher", "lower"]
 # Keys of the measurement dicts that count calls and rows rather than measure performance.
@@ -377,6 +385,13 @@ def slow_leak(
     worse_relative = relative if worse == "higher" else -relative
     significant = low > 0 if worse == "higher" else high < 0
     leaking = worse_relative > rel_tolerance and significant
+    figure = _history_figure(
+        metric,
+        [v for v, _ in points],
+        [r for _, r in points],
+        trend=[start + slope * i for i in range(n)],
+        flagged=leaking,
+    )
     summary = (
         f"{metric}: Theil-Sen trend over {span}: {slope:+.4g} per run, {total:+.4g} in all"
         f" ({_pct(relative)} of the starting level {start:.4g}); {worse} is worse; flagged above"
@@ -412,6 +427,39 @@ def slow_leak(
             "n_runs": float(n),
         },
         notes=notes,
+        figures=(figure,),
+    )
+
+
+def _history_figure(
+    metric: str,
+    values: Sequence[float],
+    runs: Sequence[Any],
+    *,
+    trend: Sequence[float] | None = None,
+    baseline: float | None = None,
+    flagged: bool = False,
+) -> Figure:
+    """A metric over runs (this run last), with the leak's Theil-Sen line and the median the
+    last run is compared with, when known."""
+    labels = [
+        r if isinstance(r, str) else f"run {r}" if r is not None else str(i + 1)
+        for i, r in enumerate(runs)
+    ]
+    drawn = [figure_series(metric, list(values))]
+    if trend is not None:
+        drawn.append(figure_series("Theil-Sen trend", list(trend)))
+    return Figure(
+        "series",
+        f"{metric} over runs",
+        {
+            "x": labels,
+            "x_label": "run",
+            "y_label": metric,
+            "series": drawn,
+            "lines": [figure_line("median of earlier runs", baseline)] if baseline else [],
+        },
+        flagged,
     )
 
 
@@ -439,6 +487,7 @@ def check_performance_history(
     rows: list[tuple[Any, ...]] = []
     failed: list[str] = []
     skipped: list[str] = []
+    figures: list[Figure] = []
     judged = 0
     for name, value in current.items():
         if name in BOOKKEEPING:
@@ -463,6 +512,19 @@ def check_performance_history(
             window=leak_window,
             min_runs=leak_min_runs,
             rel_tolerance=leak_tolerance,
+        )
+        past_values, past_runs = _points(past, f"{name} history")
+        trend = leak.figures[0].data["series"][1]["values"] if leak.figures else None
+        shown = len(trend) if trend is not None else len(past_values) + 1
+        figures.append(
+            _history_figure(
+                name,
+                [*past_values, now][-shown:],
+                [*past_runs, "this run"][-shown:],
+                trend=trend,
+                baseline=jump.metrics.get("baseline"),
+                flagged=jump.verdict == "fail" or leak.verdict == "fail",
+            )
         )
         for kind, res in (("dramatic regression", jump), ("slow leak", leak)):
             rows.append((name, kind, res.verdict, res.summary))
@@ -490,6 +552,7 @@ def check_performance_history(
         summary,
         table=table,
         rubric_id=RUBRIC_ID,
+        figures=tuple(figures),
     )
 
 
@@ -705,6 +768,7 @@ def run_performance(ctx: CheckContext) -> CheckResult:
             if since is not None
             else ()
         ),
+        result.figures,
     )
 
 

@@ -555,6 +555,7 @@ def run_training_serving_skew(ctx: CheckContext) -> CheckResult:
         ctx.assets.profile("serving", reference="training"),
         check="monitor-3 training/serving feature distributions",
         rubric_id="monitor-3",
+        names=("training", "serving"),
     )
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from ... import metrics as _metrics
 from ...assets import AssetError
 from ...builtin import BuiltinCheck, CheckContext, dataset
-from ...result import CheckResult, Table, Verdict, library_check
+from ...result import CheckResult, Figure, Table, Verdict, figure_line, figure_series, library_check
 from ...settings import ConfigError, DatasetSpec, Settings, TableReader
 
 if TYPE_CHECKING:
@@ -795,6 +795,7 @@ def evaluate_slo(
     ok: list[Row] = []
     few_labels = low_support = 0
     counted: dict[str, str] = {}  # window -> what its support counts (AUC: the smaller class)
+    plot: dict[str, list[Any]] = {"x": [], "values": [], "status": [], "low": [], "high": []}
     for start, end, n_pred, n_lab, coverage, value, reason, support, of, lo, hi in zip(
         *(table[c].tolist() for c in table.columns), strict=True
     ):
@@ -826,6 +827,11 @@ def evaluate_slo(
         )
         {"violated": violated, "unknown": unknown, "ok": ok}[status].append(record)
         counted[bounds] = of
+        plot["x"].append(_fmt_time(end))
+        plot["values"].append(float(value) if not math.isnan(value) else None)
+        plot["status"].append(status)
+        plot["low"].append(None if math.isnan(lo) else float(lo))
+        plot["high"].append(None if math.isnan(hi) else float(hi))
 
     if len(table) >= max_windows:
         notes += (f"only the newest {max_windows} windows were evaluated (max_windows)",)
@@ -894,8 +900,32 @@ def evaluate_slo(
             newest = builtins.max(judged_rows, key=lambda r: r[0])
             metrics[f"{metric_key}_latest_judged_window"] = float(newest[4] or 0.0)
             metrics["support_latest_judged_window"] = float(newest[8])
+    objective = [figure_line("min", low)] if low is not None else []
+    objective += [figure_line("max", high)] if high is not None else []
+    figure = Figure(
+        "series",
+        f"{check}: {metric_key} per {window} window (by window end)",
+        {
+            "x": plot["x"],
+            "x_label": "window end (UTC)",
+            "y_label": metric_key,
+            "series": [figure_series(metric_key, plot["values"])],
+            "status": plot["status"],
+            "low": plot["low"],
+            "high": plot["high"],
+            "lines": objective,
+        },
+        bool(violated),
+    )
     return CheckResult(
-        check, verdict, summary, table=findings, rubric_id=RUBRIC_ID, metrics=metrics, notes=notes
+        check,
+        verdict,
+        summary,
+        table=findings,
+        rubric_id=RUBRIC_ID,
+        metrics=metrics,
+        notes=notes,
+        figures=(figure,) if plot["x"] else (),
     )
 
 
