@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .profiles import DatasetProfile
+    from .sql import SQLSource
 
 
 class AssetError(Exception):
@@ -57,6 +58,10 @@ class Assets:
         return self._models[name]
 
     def _load_model(self, spec: ModelSpec) -> Any:
+        if spec.endpoint is not None:
+            from .endpoints import EndpointModel
+
+            return EndpointModel(spec.endpoint, key=spec.key)
         from .loading import (
             ArtifactError,
             ImportPathError,
@@ -114,11 +119,69 @@ class Assets:
         except ReaderError as exc:
             raise AssetError(f"[{spec.key}] path = {spec.path!r}: {exc}") from None
 
+    def _sql_source(self, spec: DatasetSpec) -> SQLSource:
+        from .sql import SQLSource
+
+        assert spec.url is not None
+        return SQLSource(
+            spec.url,
+            query=spec.query,
+            table=spec.table,
+            timestamp=spec.timestamp,
+            window=spec.window,
+            chunk_rows=spec.chunk_rows,
+        )
+
+    def _sql_chunks(self, spec: DatasetSpec) -> Iterator[pd.DataFrame]:
+        from .sql import SQLError, iter_sql_chunks
+
+        try:
+            yield from iter_sql_chunks(self._sql_source(spec))
+        except SQLError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
+    def probe_dataset(self, name: str) -> None:
+        """Cheap proof that a dataset read from a database can be read: connect, log in, and
+        run its statement with ``WHERE 1 = 0`` (the table and the named columns exist).
+
+        Raises :class:`AssetError` naming the key and the server (password masked). Datasets
+        read from files or by import path are not probed here (nothing is done).
+        """
+        spec = self.dataset_spec(name)
+        if spec.url is None:
+            return
+        from .sql import SQLError, probe
+
+        try:
+            probe(self._sql_source(spec), [*spec.role_columns, *(spec.features or ())])
+        except SQLError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
+    def probe_model(self, name: str) -> None:
+        """Cheap proof that a deployed model (``url = ...``) answers: one request that sends no
+        rows (``/ping``, ``/v2/models/NAME/ready``, or a ``GET`` of the URL).
+
+        Raises :class:`AssetError` naming the key and the server (credentials masked). Models
+        loaded from files or by import path are not probed here (nothing is done).
+        """
+        spec = self.model_spec(name)
+        if spec.endpoint is None:
+            return
+        from .endpoints import EndpointError
+
+        try:
+            self.model(name).probe()
+        except EndpointError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
     def chunks(self, name: str) -> Iterator[pd.DataFrame]:
         """The dataset as a stream of DataFrame chunks (bounded memory for large files)."""
         spec = self.dataset_spec(name)
         if spec.load is not None or spec.sample is not None:
             yield self.frame(name)
+            return
+        if spec.url is not None:
+            yield from self._sql_chunks(spec)
             return
         from .readers import ReaderError, iter_chunks
 
@@ -151,6 +214,9 @@ class Assets:
                     f"[{spec.key}] load = {spec.load!r}: returned {type(df).__name__}, "
                     "expected a pandas DataFrame"
                 )
+        elif spec.url is not None:
+            parts = list(self._sql_chunks(spec))
+            df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         else:
             from .readers import ReaderError, iter_chunks
 
