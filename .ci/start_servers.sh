@@ -116,3 +116,35 @@ fi
 wait_port Pushgateway "$pg_host" "$pg_port_push" \
     || die "Pushgateway not listening on $PUSHGATEWAY_ADDR after ${WAIT_SECONDS}s; see $PUSHGATEWAY_LOG"
 log "Pushgateway ready: http://$PUSHGATEWAY_ADDR"
+
+# --- Model servers (live serving: models called where they are deployed) ---------------------
+# The MLflow scoring server (`mlflow models serve --env-manager local`) and MLServer with its
+# scikit-learn runtime, each in its own virtualenv under $MODEL_SERVERS_DIR so that their
+# dependencies never meet the suite's. Nothing is started here: the integration tests start a
+# server from these installs on a free loopback port with the model they need
+# (tests/_model_servers.py). scikit-learn is pinned to the suite's version when the suite's
+# Python already has it, so that the models the tests pickle load in the servers.
+MODEL_SERVERS_DIR=${MLTESTSCORE_MODEL_SERVERS_DIR:-/opt/mltestscore}
+SERVERS_PYTHON=${MLTESTSCORE_SERVERS_PYTHON:-python3}
+SKLEARN_SPEC=scikit-learn
+suite_sklearn=$("$SERVERS_PYTHON" -c "import sklearn; print(sklearn.__version__)" 2>/dev/null || true)
+[ -n "$suite_sklearn" ] && SKLEARN_SPEC="scikit-learn==$suite_sklearn"
+
+install_model_server() {  # name import-check packages...
+    local name=$1 check=$2 dir=$MODEL_SERVERS_DIR/$1
+    shift 2
+    if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c "$check" >/dev/null 2>&1 \
+        && { [ -z "$suite_sklearn" ] || [ "$("$dir/bin/python" -c 'import sklearn; print(sklearn.__version__)')" = "$suite_sklearn" ]; }; then
+        log "$name already installed in $dir"
+        return
+    fi
+    log "installing $name into $dir ($*)"
+    mkdir -p "$MODEL_SERVERS_DIR"
+    [ -x "$dir/bin/python" ] || "$SERVERS_PYTHON" -m venv "$dir" || die "cannot create the virtualenv $dir"
+    "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null || die "pip upgrade in $dir failed"
+    "$dir/bin/python" -m pip install -q "$@" || die "pip install $* into $dir failed"
+    "$dir/bin/python" -c "$check" || die "$name installed in $dir but does not import"
+}
+install_model_server mlflow "import mlflow.pyfunc.scoring_server, sklearn" mlflow "$SKLEARN_SPEC"
+install_model_server mlserver "import mlserver, mlserver_sklearn" mlserver mlserver-sklearn "$SKLEARN_SPEC"
+log "model servers ready: $MODEL_SERVERS_DIR/mlflow/bin/mlflow, $MODEL_SERVERS_DIR/mlserver/bin/mlserver"

@@ -80,12 +80,17 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
+    secret_query = any(
+        v and _SECRET_PARAMS.search(k) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    if parts.password is None and not secret_query:
+        return url  # nothing to hide (and sqlite:////abs/path keeps its slashes)
     netloc = parts.netloc
     if parts.password is not None:
         host = netloc.rsplit("@", 1)[-1]
         netloc = f"{parts.username or ''}:{MASK}@{host}"
     query = parts.query
-    if query:
+    if secret_query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode(
             [(k, MASK if v and _SECRET_PARAMS.search(k) else v) for k, v in pairs], safe="*${}"

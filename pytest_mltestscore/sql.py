@@ -314,7 +314,7 @@ def _sqlalchemy_chunks(src: SQLSource, url: str, secrets: Sequence[str]) -> Iter
         result = conn.execution_options(yield_per=src.chunk_rows).execute(stmt, params)
         keys = [str(k) for k in result.keys()]  # noqa: SIM118
         empty = True
-        for part in result.partitions():
+        for part in result.partitions(src.chunk_rows):
             empty = False
             yield _numeric_decimals(pd.DataFrame.from_records(part, columns=keys))
         if empty:
@@ -417,14 +417,17 @@ def _arrow_chunks(reader: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
 
     schema = reader.schema
-    casts = {i: pa.float64() for i, f in enumerate(schema) if pa.types.is_decimal(f.type)}
+    # NUMERIC arrives as decimals, or (ADBC's PostgreSQL driver) as text typed "numeric"
+    numeric = {
+        i
+        for i, f in enumerate(schema)
+        if pa.types.is_decimal(f.type) or (f.metadata or {}).get(b"POSTGRESQL:type") == b"numeric"
+    }
     empty = True
     for batch in reader:
-        if casts:
-            arrays = [
-                batch.column(i).cast(casts[i]) if i in casts else batch.column(i)
-                for i in range(batch.num_columns)
-            ]
+        if numeric:
+            arrays = [_as_float(batch.column(i)) if i in numeric else batch.column(i)
+                      for i in range(batch.num_columns)]  # fmt: skip
             batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
         for offset in range(0, batch.num_rows, chunk_rows):
             empty = False
@@ -433,6 +436,13 @@ def _arrow_chunks(reader: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
         import pandas as pd
 
         yield pd.DataFrame(columns=list(schema.names))
+
+
+def _as_float(array: Any) -> Any:
+    import pyarrow as pa
+
+    storage = array.storage if isinstance(array, pa.ExtensionArray) else array
+    return storage.cast(pa.float64())
 
 
 def _adbc_columns(src: SQLSource, url: str, secrets: Sequence[str]) -> list[str]:
