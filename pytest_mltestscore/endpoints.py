@@ -304,7 +304,14 @@ class EndpointModel:
                         method, url, body=body, headers=self._headers, timeout=timeout
                     )
                 seconds += time.perf_counter() - t0
-            except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ReadTimeoutError):
+            except urllib3.exceptions.TimeoutError as exc:
+                if isinstance(exc, urllib3.exceptions.NewConnectionError):  # refused: not slow
+                    seconds += time.perf_counter() - t0
+                    if attempt < self.spec.retries:
+                        self._backoff(attempt, None)
+                        attempt += 1
+                        continue
+                    raise self._unreachable(exc, attempt) from None
                 raise EndpointUnavailable(
                     f"{self.shown}: no answer within the timeout of {self.spec.timeout:g} s "
                     f"({method} {mask_url(self._mask(url))})"
@@ -315,15 +322,18 @@ class EndpointModel:
                     self._backoff(attempt, None)
                     attempt += 1
                     continue
-                raise EndpointUnavailable(
-                    f"{self.shown}: cannot connect: {self._mask(_exc_reason(exc))}"
-                    + (f" (after {attempt + 1} attempts)" if attempt else "")
-                ) from None
+                raise self._unreachable(exc, attempt) from None
             if resp.status in RETRY_STATUSES and attempt < self.spec.retries:
                 self._backoff(attempt, resp.headers.get("Retry-After"))
                 attempt += 1
                 continue
             return resp.status, resp.data, seconds
+
+    def _unreachable(self, exc: BaseException, attempt: int) -> EndpointUnavailable:
+        return EndpointUnavailable(
+            f"{self.shown}: cannot connect: {self._mask(_exc_reason(exc))}"
+            + (f" (after {attempt + 1} attempts)" if attempt else "")
+        )
 
     def _backoff(self, attempt: int, retry_after: str | None) -> None:
         delay = BACKOFF_SECONDS * (2**attempt)

@@ -175,12 +175,17 @@ def requests_logged(log: Path) -> list[dict[str, float]]:
 
 
 @contextmanager
-def mlserver(models: Mapping[str, Any], workdir: Path, **behaviour: Any) -> Iterator[str]:
-    """MLServer serving each model under its name: the base URL (``.../v2/models/NAME``).
+def mlserver(
+    models: Mapping[str, Any],
+    workdir: Path,
+    behaviours: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Iterator[str]:
+    """MLServer serving each model under its name; yields the base URL (models are at
+    ``BASE/v2/models/NAME``).
 
-    With ``behaviour`` (``delay`` seconds, ``fail_first`` requests with ``status``,
-    ``wrong_shape``), the models run in the test runtime above, which logs every request it
-    receives to ``workdir/requests-NAME.jsonl``.
+    A model with a behaviour (``delay`` seconds, ``fail_first`` requests answered with
+    ``status``, ``wrong_shape``; ``{}`` for none) runs in the test runtime above, which logs
+    every request it receives to ``workdir/requests-NAME.jsonl``.
     """
     import joblib
 
@@ -197,10 +202,10 @@ def mlserver(models: Mapping[str, Any], workdir: Path, **behaviour: Any) -> Iter
             "implementation": "mlserver_sklearn.SKLearnModel",
             "parameters": {"uri": "./model.joblib"},
         }
-        if behaviour:
+        if behaviours is not None and name in behaviours:
             settings["implementation"] = "test_runtime.TestRuntime"
             settings["parameters"]["extra"] = {
-                **behaviour,
+                **behaviours[name],
                 "log": str(workdir / f"requests-{name}.jsonl"),
             }
         (folder / "model-settings.json").write_text(json.dumps(settings))
