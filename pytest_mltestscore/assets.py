@@ -130,6 +130,7 @@ class Assets:
             timestamp=spec.timestamp,
             window=spec.window,
             chunk_rows=spec.chunk_rows,
+            root=self.root,
         )
 
     def _sql_chunks(self, spec: DatasetSpec) -> Iterator[pd.DataFrame]:

@@ -255,6 +255,18 @@ class EndpointModel:
                     f"{self.shown}: environment variable {exc.name} (named in url or headers) "
                     "is not set"
                 ) from None
+            if not url.startswith(("http://", "https://")) or (
+                self.spec.protocol == "kserve-v2" and "/v2/models/" not in url
+            ):
+                where = (
+                    "http://host:port/v2/models/NAME"
+                    if self.spec.protocol == "kserve-v2"
+                    else "an http(s) URL"
+                )
+                raise EndpointUnavailable(
+                    f"{self.shown}: the url, once expanded, is {mask_url(mask(url, secrets))!r}; "
+                    f"expected {where}"
+                )
             self._secrets = secrets + url_secrets(url)
             self._headers = {"Content-Type": "application/json", **headers}
             self._target = url

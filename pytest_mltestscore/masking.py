@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Query parameters that carry credentials in database and service URLs.
 _SECRET_PARAMS = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
 
@@ -28,21 +28,20 @@ class MissingVariable(LookupError):
         self.name = name
 
 
-def variables(text: str) -> list[str]:
-    """The environment variables ``text`` names as ``${VAR}``, in order."""
-    return _VAR.findall(text)
-
-
 def expand(text: str, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
     """``text`` with each ``${VAR}`` replaced by its value, and the values substituted.
 
-    Raises :class:`MissingVariable` naming the first variable that is not set.
+    ``${VAR:-default}`` stands for ``default`` when VAR is unset or empty (a default is written
+    in the config, so it is not a secret). Raises :class:`MissingVariable` naming the first
+    variable that is not set and has no default.
     """
     env = os.environ if environ is None else environ
     secrets: list[str] = []
 
     def one(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name, default = match.group(1), match.group(2)
+        if default is not None and not env.get(name):
+            return default
         if name not in env:
             raise MissingVariable(name)
         value = env[name]

@@ -308,9 +308,10 @@ def _endpoint(sub: TableReader, url: str) -> EndpointSpec:
             f"{sub.where('protocol')}: unknown protocol {protocol!r}"
             f"{suggest(protocol, list(PROTOCOLS))} (known: {', '.join(PROTOCOLS)})"
         )
-    if not url.startswith(("http://", "https://")):
+    from_env = url.startswith("${")  # checked once expanded, when the model is called
+    if not from_env and not url.startswith(("http://", "https://")):
         raise sub.fail("url", "an http:// or https:// URL", url)
-    if protocol == "kserve-v2" and "/v2/models/" not in url:
+    if protocol == "kserve-v2" and not from_env and "/v2/models/" not in url:
         raise sub.fail(
             "url", "the model's Open Inference Protocol URL, http://host:port/v2/models/NAME", url
         )

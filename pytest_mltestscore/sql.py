@@ -29,6 +29,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import clock
@@ -63,6 +64,7 @@ class SQLSource:
     window: dt.timedelta | None = None
     chunk_rows: int = 1_000_000
     engine: str = "auto"  # auto | adbc | sqlalchemy (benchmarks compare the two)
+    root: Path | None = None  # a relative SQLite path is taken from here (pyproject's folder)
 
     @property
     def shown(self) -> str:
@@ -77,6 +79,10 @@ class SQLSource:
             raise SQLError(
                 f"{self.shown}: environment variable {exc.name} (named in url) is not set"
             ) from None
+        scheme, sep, path = url.partition(":///")
+        relative = path and not path.startswith(("/", ":memory:"))
+        if scheme.startswith("sqlite") and sep and relative and self.root is not None:
+            url = f"{scheme}:///{self.root / path}"
         return url, secrets + url_secrets(url)
 
 
