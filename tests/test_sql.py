@@ -298,3 +298,15 @@ def test_profile_of_a_database_dataset_matches_the_frame(sqlite_log: str, tmp_pa
     got = assets.profile("serving")
     assert list(got.columns) == ["x", "label"]
     assert got.columns["x"].count == expected.columns["x"].count == 8
+
+
+def test_bad_database_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.mltestscore.datasets.serving]\nurl = "sqlite:///log.db"\ntable = "t"\n'
+        'window = "1d"\n'
+    )
+    result = pytester.runpytest("--ml-score")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*[[]tool.mltestscore.datasets.serving[]] window: a window needs the timestamp column*"]
+    )
