@@ -2,6 +2,8 @@
 # Install (when missing) and start the servers the test suite talks to:
 #   - PostgreSQL (Debian package `postgresql`), role/password/database `mlts` on 127.0.0.1:5432
 #   - Prometheus Pushgateway (Debian package `prometheus-pushgateway`) on 127.0.0.1:9091
+#   - model servers, installed only (the tests start them): MLflow and MLServer, each in its own
+#     virtualenv under /opt/mltestscore (MLTESTSCORE_MODEL_SERVERS_DIR)
 # Idempotent: running it again with everything up changes nothing. Exports nothing: the caller
 # (.ci/run) sets MLTESTSCORE_TEST_POSTGRES_URL / MLTESTSCORE_TEST_PUSHGATEWAY_URL /
 # MLTESTSCORE_REQUIRE_SERVERS. Meant for CI containers running as root.
