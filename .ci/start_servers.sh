@@ -5,6 +5,8 @@
 #     second one requiring basic auth on 127.0.0.1:9092
 #   - Prometheus (Debian package `prometheus`) on 127.0.0.1:9090, scraping the first Pushgateway
 #   - headless Chromium and ChromeDriver (Debian packages `chromium`, `chromium-driver`)
+#   - model servers, installed only (the tests start them): MLflow and MLServer, each in its own
+#     virtualenv under /opt/mltestscore (MLTESTSCORE_MODEL_SERVERS_DIR)
 # Idempotent: running it again with everything up changes nothing. Exports nothing: the caller
 # (.ci/run) sets MLTESTSCORE_TEST_POSTGRES_URL / MLTESTSCORE_TEST_PUSHGATEWAY_URL /
 # MLTESTSCORE_REQUIRE_SERVERS. Meant for CI containers running as root.
@@ -186,3 +188,35 @@ start_listener Prometheus "$PROMETHEUS_ADDR" "$PROMETHEUS_LOG" \
     --web.listen-address="$PROMETHEUS_ADDR"
 log "Prometheus ready: http://$PROMETHEUS_ADDR (scraping the Pushgateway at $PUSHGATEWAY_ADDR)"
 log "Chromium: $(chromium --version 2>/dev/null || echo missing)"
+
+# --- Model servers (live serving: models called where they are deployed) ---------------------
+# The MLflow scoring server (`mlflow models serve --env-manager local`) and MLServer with its
+# scikit-learn runtime, each in its own virtualenv under $MODEL_SERVERS_DIR so that their
+# dependencies never meet the suite's. Nothing is started here: the integration tests start a
+# server from these installs on a free loopback port with the model they need
+# (tests/_model_servers.py). scikit-learn is pinned to the suite's version when the suite's
+# Python already has it, so that the models the tests pickle load in the servers.
+MODEL_SERVERS_DIR=${MLTESTSCORE_MODEL_SERVERS_DIR:-/opt/mltestscore}
+SERVERS_PYTHON=${MLTESTSCORE_SERVERS_PYTHON:-python3}
+SKLEARN_SPEC=scikit-learn
+suite_sklearn=$("$SERVERS_PYTHON" -c "import sklearn; print(sklearn.__version__)" 2>/dev/null || true)
+[ -n "$suite_sklearn" ] && SKLEARN_SPEC="scikit-learn==$suite_sklearn"
+
+install_model_server() {  # name import-check packages...
+    local name=$1 check=$2 dir=$MODEL_SERVERS_DIR/$1
+    shift 2
+    if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c "$check" >/dev/null 2>&1 \
+        && { [ -z "$suite_sklearn" ] || [ "$("$dir/bin/python" -c 'import sklearn; print(sklearn.__version__)')" = "$suite_sklearn" ]; }; then
+        log "$name already installed in $dir"
+        return
+    fi
+    log "installing $name into $dir ($*)"
+    mkdir -p "$MODEL_SERVERS_DIR"
+    [ -x "$dir/bin/python" ] || "$SERVERS_PYTHON" -m venv "$dir" || die "cannot create the virtualenv $dir"
+    "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null || die "pip upgrade in $dir failed"
+    "$dir/bin/python" -m pip install -q "$@" || die "pip install $* into $dir failed"
+    "$dir/bin/python" -c "$check" || die "$name installed in $dir but does not import"
+}
+install_model_server mlflow "import mlflow.pyfunc.scoring_server, sklearn" mlflow "$SKLEARN_SPEC"
+install_model_server mlserver "import mlserver, mlserver_sklearn" mlserver mlserver-sklearn "$SKLEARN_SPEC"
+log "model servers ready: $MODEL_SERVERS_DIR/mlflow/bin/mlflow, $MODEL_SERVERS_DIR/mlserver/bin/mlserver"

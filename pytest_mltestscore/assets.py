@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .profiles import DatasetProfile
+    from .sql import SQLSource
 
 
 class AssetError(Exception):
@@ -88,9 +89,11 @@ class Assets:
 
     # -- can the configuration work? ---------------------------------------------------------
     def problems(self, *, load_models: bool = True) -> dict[str, str]:
-        """What cannot work, by config key: a dataset path matching no file, a model artifact
-        missing or unreadable, an import path that does not import. Entries marked ``optional``
-        are left out (their checks are not judged instead). Cheap: no dataset is read."""
+        """What cannot work, by config key: a dataset path matching no file, a database that
+        cannot be reached or lacks the table or columns, a model artifact missing or unreadable,
+        an endpoint that does not answer, an import path that does not import. Entries marked
+        ``optional`` are left out (their checks are not judged instead). Cheap: no dataset is
+        read."""
         found: dict[str, str] = {}
         for spec in self.datasets.values():
             if not spec.optional and (problem := self._dataset_problem(spec)) is not None:
@@ -123,6 +126,12 @@ class Assets:
     def _dataset_problem(self, spec: DatasetSpec) -> str | None:
         from .loading import ImportPathError, load_callable
 
+        if spec.url is not None:  # a database: connect, log in, prepare the statement
+            try:
+                self.probe_dataset(spec.name)
+            except AssetError as exc:
+                return str(exc)
+            return None
         if spec.path is not None:
             try:
                 self._files(spec)
@@ -139,6 +148,12 @@ class Assets:
     def _model_problem(self, spec: ModelSpec) -> str | None:
         from .loading import ImportPathError, load_callable
 
+        if spec.endpoint is not None:  # a deployed model: one request that sends no rows
+            try:
+                self.probe_model(spec.name)
+            except AssetError as exc:
+                return str(exc)
+            return None
         if spec.path is not None:
             if not spec.path.is_file():
                 return (
@@ -169,6 +184,10 @@ class Assets:
         return self._models[name]
 
     def _load_model(self, spec: ModelSpec) -> Any:
+        if spec.endpoint is not None:
+            from .endpoints import EndpointModel
+
+            return EndpointModel(spec.endpoint, key=spec.key)
         from .loading import (
             ArtifactError,
             ImportPathError,
@@ -281,11 +300,70 @@ class Assets:
         except ReaderError as exc:
             raise AssetError(f"[{spec.key}] path = {spec.path!r}: {exc}") from None
 
+    def _sql_source(self, spec: DatasetSpec) -> SQLSource:
+        from .sql import SQLSource
+
+        assert spec.url is not None
+        return SQLSource(
+            spec.url,
+            query=spec.query,
+            table=spec.table,
+            timestamp=spec.timestamp,
+            window=spec.window,
+            chunk_rows=spec.chunk_rows,
+            root=self.root,
+        )
+
+    def _sql_chunks(self, spec: DatasetSpec) -> Iterator[pd.DataFrame]:
+        from .sql import SQLError, iter_sql_chunks
+
+        try:
+            yield from iter_sql_chunks(self._sql_source(spec))
+        except SQLError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
+    def probe_dataset(self, name: str) -> None:
+        """Cheap proof that a dataset read from a database can be read: connect, log in, and
+        run its statement with ``WHERE 1 = 0`` (the table and the named columns exist).
+
+        Raises :class:`AssetError` naming the key and the server (password masked). Datasets
+        read from files or by import path are not probed here (nothing is done).
+        """
+        spec = self.dataset_spec(name)
+        if spec.url is None:
+            return
+        from .sql import SQLError, probe
+
+        try:
+            probe(self._sql_source(spec), [*spec.role_columns, *(spec.features or ())])
+        except SQLError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
+    def probe_model(self, name: str) -> None:
+        """Cheap proof that a deployed model (``url = ...``) answers: one request that sends no
+        rows (``/ping``, ``/v2/models/NAME/ready``, or a ``GET`` of the URL).
+
+        Raises :class:`AssetError` naming the key and the server (credentials masked). Models
+        loaded from files or by import path are not probed here (nothing is done).
+        """
+        spec = self.model_spec(name)
+        if spec.endpoint is None:
+            return
+        from .endpoints import EndpointError
+
+        try:
+            self.model(name).probe()
+        except EndpointError as exc:
+            raise AssetError(f"[{spec.key}]: {exc}") from None
+
     def chunks(self, name: str) -> Iterator[pd.DataFrame]:
         """The dataset as a stream of DataFrame chunks (bounded memory for large files)."""
         spec = self.dataset_spec(name)
         if spec.load is not None or spec.sample is not None:
             yield self.frame(name)
+            return
+        if spec.url is not None:
+            yield from self._sql_chunks(spec)
             return
         from .readers import ReaderError, iter_chunks
 
@@ -318,6 +396,9 @@ class Assets:
                     f"[{spec.key}] load = {spec.load!r}: returned {type(df).__name__}, "
                     "expected a pandas DataFrame"
                 )
+        elif spec.url is not None:
+            parts = list(self._sql_chunks(spec))
+            df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         else:
             from .readers import ReaderError, iter_chunks
 

@@ -190,10 +190,8 @@ def model(name: str, *, artifact: bool = False) -> Needs:
         if (absent := ctx.assets.unavailable("model", name)) is not None:
             return f"model {name!r} is optional and not available: {absent}"
         if artifact and spec.path is None:
-            return (
-                f"model {name!r} is loaded by import path; this check needs an artifact file "
-                "(path = ...)"
-            )
+            how = "called at an endpoint" if spec.endpoint is not None else "loaded by import path"
+            return f"model {name!r} is {how}; this check needs an artifact file (path = ...)"
         return None
 
     need.__doc__ = f"`{name}` model" + (" (artifact file)" if artifact else "")

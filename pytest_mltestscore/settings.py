@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,9 +199,30 @@ class TableReader:
 
 
 MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created", "optional"]
+# A model behind an HTTP endpoint (pytest_mltestscore.endpoints): url + protocol, and the
+# client's manners towards a production service.
+ENDPOINT_KEYS = [
+    "url",
+    "protocol",
+    "headers",
+    "timeout",
+    "batch_size",
+    "max_requests_per_second",
+    "retries",
+    "verify",
+    "features",
+    "proba",
+    "request_key",
+    "response_key",
+]
+PROTOCOLS = ("mlflow", "kserve-v2", "json")
 DATASET_KEYS = [
     "path",
     "load",
+    "url",
+    "query",
+    "table",
+    "window",
     "format",
     "target",
     "prediction",
@@ -230,6 +252,29 @@ class ModelSpec:
     version: str | None = None
     created: dt.datetime | None = None
     optional: bool = False  # may be absent: its checks are then not judged, with the reason
+    endpoint: EndpointSpec | None = None  # a model called where it is deployed (url = ...)
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """How to call a deployed model: ``[tool.mltestscore.models.NAME] url = ...``.
+
+    ``url`` and ``headers`` may hold ``${VAR}``: read from the environment when the model is
+    first called, never stored expanded, never printed.
+    """
+
+    url: str
+    protocol: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 10.0
+    batch_size: int = 100
+    max_requests_per_second: float = 10.0
+    retries: int = 3
+    verify: bool | str = True
+    features: tuple[str, ...] | None = None
+    proba: str | None = None
+    request_key: str = "instances"
+    response_key: str = "predictions"
 
 
 @dataclass(frozen=True)
@@ -238,6 +283,10 @@ class DatasetSpec:
     key: str
     path: str | None = None
     load: str | None = None
+    url: str | None = None  # a SQLAlchemy URL; ${VAR} read from the environment
+    query: str | None = None
+    table: str | None = None
+    window: dt.timedelta | None = None
     format: str | None = None
     target: str | None = None
     prediction: str | None = None
@@ -258,16 +307,108 @@ class DatasetSpec:
         return tuple(c for c in (self.id, self.timestamp, self.target, self.prediction) if c)
 
 
+_WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_window(text: str | dt.timedelta, what: str = "window") -> dt.timedelta:
+    """Parse ``"30d"``, ``"7d"``, ``"12h"``, ``"90m"``, ``"2w"`` or ``"45s"`` to a timedelta."""
+    if isinstance(text, dt.timedelta):
+        delta = text
+    else:
+        match = _WINDOW.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(
+                f"{what} {text!r}: expected a whole number followed by s, m, h, d or w"
+                " (seconds, minutes, hours, days, weeks), e.g. '30d' or '1h'"
+            )
+        delta = dt.timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+    if delta <= dt.timedelta(0):
+        raise ValueError(f"{what} {text!r}: must be longer than zero")
+    return delta
+
+
+def _endpoint(sub: TableReader, url: str) -> EndpointSpec:
+    """The endpoint keys of a model table that gives ``url``."""
+    protocol = sub.string("protocol")
+    if protocol is None:
+        raise ConfigError(
+            f"{sub.where('protocol')}: missing; a model given by url needs its protocol: "
+            f"one of {', '.join(PROTOCOLS)}"
+        )
+    if protocol not in PROTOCOLS:
+        raise ConfigError(
+            f"{sub.where('protocol')}: unknown protocol {protocol!r}"
+            f"{suggest(protocol, list(PROTOCOLS))} (known: {', '.join(PROTOCOLS)})"
+        )
+    from_env = url.startswith("${")  # checked once expanded, when the model is called
+    if not from_env and not url.startswith(("http://", "https://")):
+        raise sub.fail("url", "an http:// or https:// URL", url)
+    if protocol == "kserve-v2" and not from_env and "/v2/models/" not in url:
+        raise sub.fail(
+            "url", "the model's Open Inference Protocol URL, http://host:port/v2/models/NAME", url
+        )
+    raw_headers = sub.table.get("headers", {})
+    if not isinstance(raw_headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_headers.items()
+    ):
+        raise sub.fail(
+            "headers", 'a table of strings, e.g. { Authorization = "Bearer ${TOKEN}" }', raw_headers
+        )
+    verify: bool | str = True
+    if "verify" in sub.table:
+        raw = sub.table["verify"]
+        if not isinstance(raw, (bool, str)) or (isinstance(raw, str) and not raw.strip()):
+            raise sub.fail("verify", "true, false or the path of a CA bundle", raw)
+        verify = raw
+    proba = sub.string("proba")
+    if proba is not None and protocol == "mlflow":
+        raise ConfigError(
+            f"{sub.where('proba')}: the mlflow protocol returns one output per row (what the "
+            "model's pyfunc predicts); probabilities need kserve-v2 or json"
+        )
+    for key in ("request_key", "response_key"):
+        if key in sub.table and protocol != "json":
+            raise ConfigError(f"{sub.where(key)}: only the json protocol takes {key}")
+    timeout = sub.number("timeout", 0.001)
+    rate = sub.number("max_requests_per_second", 0.001)
+    return EndpointSpec(
+        url=url,
+        protocol=protocol,
+        headers=dict(raw_headers),
+        timeout=10.0 if timeout is None else timeout,
+        batch_size=sub.integer("batch_size", 1) or 100,
+        max_requests_per_second=10.0 if rate is None else rate,
+        retries=3 if "retries" not in sub.table else (sub.integer("retries", 0) or 0),
+        verify=verify,
+        features=sub.strings("features"),
+        proba=proba,
+        request_key=sub.string("request_key") or "instances",
+        response_key=sub.string("response_key") or "predictions",
+    )
+
+
 def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
     models = {}
     for name, sub in reader.tables().items():
-        sub.check_keys(MODEL_KEYS)
-        load, path = sub.string("load"), sub.string("path")
-        if (load is None) == (path is None):
+        sub.check_keys(MODEL_KEYS + ENDPOINT_KEYS)
+        load, path, url = sub.string("load"), sub.string("path"), sub.string("url")
+        if sum(v is not None for v in (load, path, url)) != 1:
             raise ConfigError(
                 f"{sub.where('load')}: give exactly one of 'load' (an import path such as "
-                "'mypkg.model:build') or 'path' (a model file such as 'models/model.skops')"
+                "'mypkg.model:build'), 'path' (a model file such as 'models/model.skops') or "
+                "'url' (a deployed model, with its protocol)"
             )
+        endpoint = None
+        if url is not None:
+            endpoint = _endpoint(sub, url)
+        else:
+            extra = [k for k in ENDPOINT_KEYS if k in sub.table]
+            if extra:
+                raise ConfigError(
+                    f"{sub.where(extra[0])}: only a model given by url (a deployed model) "
+                    f"takes {extra[0]}"
+                )
         if load is not None and (
             load.count(":") != 1 or load.startswith(":") or load.endswith(":")
         ):
@@ -282,6 +423,7 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
             version=sub.string("version"),
             created=sub.when("created"),
             optional=bool(sub.boolean("optional")),
+            endpoint=endpoint,
         )
     return models
 
@@ -290,12 +432,14 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
     datasets = {}
     for name, sub in reader.tables().items():
         sub.check_keys(DATASET_KEYS)
-        path, load = sub.string("path"), sub.string("load")
-        if (load is None) == (path is None):
+        path, load, url = sub.string("path"), sub.string("load"), sub.string("url")
+        if sum(v is not None for v in (path, load, url)) != 1:
             raise ConfigError(
                 f"{sub.where('path')}: give exactly one of 'path' (a CSV, Parquet or JSON Lines "
-                "file, or a glob of them) or 'load' (an import path returning a DataFrame)"
+                "file, or a glob of them), 'load' (an import path returning a DataFrame) or "
+                "'url' (a database, with a query or a table)"
             )
+        query, table, window = _sql_source(sub, url)
         fmt = sub.string("format")
         if fmt is not None and fmt not in FORMATS:
             raise sub.fail("format", f"one of {', '.join(FORMATS)}", fmt)
@@ -321,6 +465,10 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             key=sub.prefix,
             path=path,
             load=load,
+            url=url,
+            query=query,
+            table=table,
+            window=window,
             format=fmt,
             target=sub.string("target"),
             prediction=sub.string("prediction"),
@@ -343,6 +491,40 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             )
         datasets[name] = spec
     return datasets
+
+
+def _sql_source(
+    sub: TableReader, url: str | None
+) -> tuple[str | None, str | None, dt.timedelta | None]:
+    """``query`` or ``table`` and the optional ``window`` of a dataset read from a database."""
+    query, table = sub.string("query"), sub.string("table")
+    if url is None:
+        for key in ("query", "table", "window"):
+            if key in sub.table:
+                raise ConfigError(
+                    f"{sub.where(key)}: only a dataset read from a database (url = ...) takes {key}"
+                )
+        return None, None, None
+    if "://" not in url:
+        raise sub.fail("url", "a SQLAlchemy URL such as 'postgresql://user@host/db'", url)
+    if (query is None) == (table is None):
+        raise ConfigError(
+            f"{sub.where('query')}: a dataset read from a database needs exactly one of "
+            "'query' (a SELECT) or 'table' (a table name)"
+        )
+    window = None
+    if "window" in sub.table:
+        raw = sub.table["window"]
+        try:
+            window = parse_window(raw if isinstance(raw, str) else str(raw))
+        except ValueError:
+            raise sub.fail("window", "a duration such as '1d', '12h' or '7d'", raw) from None
+        if sub.string("timestamp") is None:
+            raise ConfigError(
+                f"{sub.where('window')}: a window needs the timestamp column it applies to "
+                "(timestamp = ...)"
+            )
+    return query, table, window
 
 
 CORE_KEYS = ["min_score", "rubric", "manual_max_age_days", "manual", "map", "blocking"]

@@ -48,6 +48,8 @@ LAYERS: dict[str, int] = {
     "evaluation": 1,
     "findings": 1,
     "readers": 1,
+    "sql": 1,
+    "endpoints": 1,
     "profiles": 1,
     "engines": 1,
     "history": 1,
@@ -69,6 +71,7 @@ LAYERS: dict[str, int] = {
     "clock": 0,
     "arguments": 0,
     "options": 0,
+    "masking": 0,
 }
 LAYER_NAMES = {4: "pytest glue", 3: "registry", 2: "checks", 1: "services", 0: "leaves"}
 

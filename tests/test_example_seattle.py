@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -91,24 +93,67 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             EXAMPLE, root, ignore=shutil.ignore_patterns("state", "__pycache__", ".pytest_cache")
         )
         cmd = [sys.executable, "replay.py", "--start", str(DAYS[0]), "--days", str(len(DAYS))]
-        try:
-            ran = subprocess.run(
-                cmd,
-                cwd=root,
-                env=_clean_env(),
-                capture_output=True,
-                text=True,
-                timeout=REPLAY_TIMEOUT,
-            )
-            outcome = {"code": ran.returncode, "out": ran.stdout, "err": ran.stderr}
-        except subprocess.TimeoutExpired as exc:
-            outcome = {"code": -1, "out": str(exc.stdout), "err": "timed out"}
+        with _serving_log_url() as log_url:
+            env = _clean_env()
+            if log_url is not None:
+                env["WEATHER_LOG_URL"] = log_url
+            try:
+                ran = subprocess.run(
+                    cmd,
+                    cwd=root,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=REPLAY_TIMEOUT,
+                )
+                outcome = {"code": ran.returncode, "out": ran.stdout, "err": ran.stderr}
+            except subprocess.TimeoutExpired as exc:
+                outcome = {"code": -1, "out": str(exc.stdout), "err": "timed out"}
+            outcome["log_url"] = log_url
+            if outcome["code"] == 0:
+                outcome["logged"] = _logged_forecasts(
+                    log_url or f"sqlite:///{root / 'state' / 'serving.sqlite'}"
+                )
         partial = shared / "done.json.tmp"
         partial.write_text(json.dumps(outcome))
         partial.replace(done)
     outcome = json.loads(done.read_text())
     assert outcome["code"] == 0, outcome["out"][-4000:] + outcome["err"][-4000:]
+    (shared / "logged.json").write_text(json.dumps(outcome.get("logged")))
     return root, outcome["out"]
+
+
+@contextmanager
+def _serving_log_url() -> Iterator[str | None]:
+    """Where the replay's service logs its forecasts: a fresh PostgreSQL schema when the
+    server runs (always in CI), else None (the example's own SQLite file)."""
+    from _servers import (
+        DEFAULT_POSTGRES_URL,
+        POSTGRES_URL_ENV,
+        _postgres_problem,
+        isolated_postgres_url,
+        postgres_url,
+        servers_required,
+    )
+
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip() or DEFAULT_POSTGRES_URL
+    if not servers_required() and _postgres_problem(url) is not None:
+        yield None
+        return
+    postgres_url()  # fails under MLTESTSCORE_REQUIRE_SERVERS=1 when the server is down
+    with isolated_postgres_url() as isolated:
+        yield isolated
+
+
+def _logged_forecasts(url: str) -> list[list[str]]:
+    """(forecast_id, issued_at in UTC) of every row of the serving log table."""
+    import pandas as pd
+
+    from pytest_mltestscore.sql import SQLSource, iter_sql_chunks
+
+    frame = pd.concat(list(iter_sql_chunks(SQLSource(url, table="forecasts"))))
+    stamps = pd.to_datetime(frame["issued_at"], utc=True, format="ISO8601")
+    return sorted([i, t.isoformat()] for i, t in zip(frame["forecast_id"], stamps, strict=True))
 
 
 def _report(root: Path, day: dt.date) -> dict:
@@ -217,6 +262,46 @@ def test_monitor_6_is_judged_or_skipped(replay):
         outcome = _outcomes(_report(root, day))["mltestscore::monitor-6::performance"]
         assert outcome in ("passed", "failed", "skipped")
     assert _outcomes(_report(root, DAYS[0]))["mltestscore::monitor-6::performance"] == "skipped"
+
+
+def test_the_service_logs_every_forecast_to_its_database(replay):
+    """One row per served day up to the last replayed day, in the table the live dataset
+    reads (PostgreSQL when the server runs, as in CI; else the example's SQLite file)."""
+    root, _ = replay
+    logged = json.loads((root.parent / "logged.json").read_text())
+    ids = [row[0] for row in logged]
+    assert len(ids) == len(set(ids))
+    assert ids[0] == "2014-01-02" and ids[-1] == str(DAYS[-1])
+    assert len(ids) == (DAYS[-1] - dt.date(2014, 1, 2)).days + 1
+    # issued 00:05 Seattle time (PDT in October: 07:05 UTC)
+    assert dict(logged)[str(DAYS[-1])] == f"{DAYS[-1]}T07:05:00+00:00"
+
+
+def test_the_deployed_model_agrees_with_the_artifact_each_day(replay):
+    """The model served by MLServer, called by URL, against the artifact on the 1-day window
+    of the serving log: the same model, so infra-6 and monitor-3 pass on today's one row.
+    Without an MLServer install the checks are not judged (skipped), never failed."""
+    from _servers import servers_required
+
+    root, stdout = replay
+    served = "model server: MLServer at http://127.0.0.1:" in stdout
+    if servers_required():
+        assert served, stdout[:2000]
+    want = "passed" if served else "skipped"
+    for day in DAYS:
+        outcomes = _outcomes(_report(root, day))
+        for check in ("infra-6::deployment", "monitor-3::deployment-skew",
+                      "monitor-5::deployed-outputs"):  # fmt: skip
+            assert outcomes[f"mltestscore::{check}"] == want, (day, check)
+    if served:
+        from pytest_mltestscore.history import open_store
+
+        store = open_store(root / "state" / "history.sqlite")
+        try:
+            rows = store.metric_series("rows", {"check": "infra-6:deployment"})
+        finally:
+            store.close()
+        assert [p.value for p in rows] == [1.0] * len(DAYS)  # the window holds today's forecast
 
 
 def test_history_holds_one_run_per_replayed_day(replay):

@@ -18,12 +18,18 @@ For each replayed day D (see README.md):
 3. one line per day is printed: the score, the failing items and the SLO verdicts. The full
    scorecard of each day is in ``state/runs/D.txt``.
 
+The service also logs each forecast to a database table (``state/serving.sqlite``, or the
+SQLAlchemy URL in ``WEATHER_LOG_URL``), which the ``live`` dataset reads back with a 1-day
+window; and the model is served by MLServer on loopback for the whole replay (when MLServer is
+installed; ``--no-serve`` skips it), called by URL as the ``deployed`` model.
+
 A fresh replay removes ``state/`` first; ``--resume`` continues after the last replayed day.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -65,6 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the label delays (default 0)")
     parser.add_argument("--show", action="store_true", help="print each day's full pytest output")
+    parser.add_argument(
+        "--no-serve", action="store_true", help="do not serve the model with MLServer"
+    )
     parser.add_argument(
         "pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. -- -k monitor"
     )
@@ -141,24 +150,43 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"the records end {LAST_DAY}; {args.days} days from {start} go beyond")
 
     writer = LogWriter(STATE, seed=args.seed)
+    if not args.resume:
+        writer.reset_table()
     if not args.resume and start > SERVING_START:
         n_pred, n_lab = writer.write_until(start - dt.timedelta(days=1))
         print(
             f"logs before {start}: {n_pred} forecasts since {SERVING_START}, {n_lab} label messages"
         )
     worst = 0
-    day = start
-    while day <= last:
-        writer.write_until(day, since=day)
-        report, code = run_day(day, args.pytest_args, args.show)
-        worst = max(worst, code)
-        print(summary_line(day, report, code), flush=True)
-        MARKER.write_text(
-            json.dumps({"last_day": day.isoformat(), "seed": args.seed}) + "\n", encoding="utf-8"
-        )
-        day += dt.timedelta(days=1)
+    with contextlib.ExitStack() as stack:
+        serve_model(stack, args.no_serve)
+        day = start
+        while day <= last:
+            writer.write_until(day, since=day)
+            report, code = run_day(day, args.pytest_args, args.show)
+            worst = max(worst, code)
+            print(summary_line(day, report, code), flush=True)
+            MARKER.write_text(
+                json.dumps({"last_day": day.isoformat(), "seed": args.seed}) + "\n",
+                encoding="utf-8",
+            )
+            day += dt.timedelta(days=1)
     print(f"history: {STATE / 'history.sqlite'}; Prometheus files: {STATE / 'prometheus'}")
     return 0 if worst in (0, 1) else worst
+
+
+def serve_model(stack: contextlib.ExitStack, skip: bool) -> None:
+    """Serve the model with MLServer for the replay and point WEATHER_MODEL_URL at it."""
+    from weather_model.deployment import MODEL_URL_ENV, mlserver_executable, serve
+
+    executable = None if skip else mlserver_executable()
+    if executable is None:
+        why = "--no-serve" if skip else "MLServer is not installed (.ci/start_servers.sh)"
+        print(f"model server: none ({why}); the deployed model's checks are not judged")
+        return
+    url = stack.enter_context(serve(STATE / "model_server", executable))
+    os.environ[MODEL_URL_ENV] = url
+    print(f"model server: MLServer at {url}")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,17 @@ add, and how it is made here (README.md, "Where the timestamps come from"):
   written in UTC (``...+00:00``), so the two logs use different offsets, as real systems do.
 
 Logs are append-only monthly CSV files under ``state/logs/`` (see :class:`LogWriter`):
-``predictions/YYYY-MM.csv`` by issue month and ``labels/YYYY-MM.csv`` by arrival month.
+``predictions/YYYY-MM.csv`` by issue month and ``labels/YYYY-MM.csv`` by arrival month. The
+service also logs each forecast to a database table, ``forecasts`` (:data:`LOG_TABLE`), as a
+deployed service writes its serving log: SQLite (``state/serving.sqlite``) by default, any
+SQLAlchemy URL given in ``WEATHER_LOG_URL`` (PostgreSQL in CI). The ``live`` dataset reads it
+back with a 1-day window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +56,15 @@ PROBABILITY = "rain_probability"
 PREDICTION_COLUMNS = [ID, ISSUED, PROBABILITY, PREDICTION, *MODEL_FEATURES, *LOGGED]
 LABEL_COLUMNS = [ID, LABEL, ARRIVED]
 SEED = 0
+#: The serving log's table, and the variable naming its database (else state/serving.sqlite).
+LOG_TABLE = "forecasts"
+LOG_URL_ENV = "WEATHER_LOG_URL"
+
+
+def log_url(state: Path = STATE) -> str:
+    """The serving log's SQLAlchemy URL: ``WEATHER_LOG_URL``, else ``serving.sqlite`` in
+    ``state``."""
+    return os.environ.get(LOG_URL_ENV) or f"sqlite:///{state / 'serving.sqlite'}"
 
 
 def served_forecasts(model: Any = None) -> pd.DataFrame:
@@ -129,11 +143,43 @@ def _utc_text(stamps: pd.Series) -> pd.Series:
 class LogWriter:
     """Append each day's forecast and the labels that arrived that (UTC) day to monthly logs."""
 
-    def __init__(self, state: Path, seed: int = SEED, model: Any = None) -> None:
+    def __init__(
+        self, state: Path, seed: int = SEED, model: Any = None, url: str | None = None
+    ) -> None:
         self.state = state
         self.predictions = served_forecasts(model)
         self.labels = label_log(seed)
         self._arrived = self.labels[ARRIVED]
+        self.url = url or log_url(state)
+
+    def _engine(self) -> Any:
+        import sqlalchemy as sa
+
+        url = self.url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+    def reset_table(self) -> None:
+        """A fresh replay starts with an empty serving log table."""
+        import sqlalchemy as sa
+
+        engine = self._engine()
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {LOG_TABLE}"))
+        engine.dispose()
+
+    def _append_table(self, rows: pd.DataFrame) -> None:
+        """Append forecasts to the serving log table: the issue time as a timestamp with its
+        zone (PostgreSQL) or as ISO 8601 text with its offset (SQLite has no time type)."""
+        engine = self._engine()
+        if engine.dialect.name != "sqlite":
+            rows = rows.assign(**{ISSUED: pd.to_datetime(rows[ISSUED], utc=True)})
+        with engine.begin() as conn:
+            rows.to_sql(LOG_TABLE, conn, if_exists="append", index=False)
+        engine.dispose()
 
     def end_of(self, day: dt.date) -> pd.Timestamp:
         """The run for ``day`` sees everything logged before the end of that day, in UTC."""
@@ -156,6 +202,8 @@ class LogWriter:
         labels = self.labels[(self._arrived >= start) & (self._arrived < self.end_of(day))]
         for month, rows in preds.groupby(preds[ID].str[:7], sort=True):
             self._append("predictions", str(month), rows)
+        if len(preds):
+            self._append_table(preds)
         if len(labels):
             labels = labels.assign(**{ARRIVED: _utc_text(labels[ARRIVED])})
             for month, rows in labels.groupby(labels[ARRIVED].str[:7], sort=True):

@@ -32,8 +32,16 @@ import numpy as np
 from ... import metrics as _metrics
 from ...assets import AssetError
 from ...builtin import BuiltinCheck, CheckContext, dataset
-from ...result import CheckResult, Figure, Table, Verdict, figure_line, figure_series, library_check
-from ...settings import ConfigError, DatasetSpec, Settings, TableReader
+from ...result import (
+    CheckResult,
+    Figure,
+    Table,
+    Verdict,
+    figure_line,
+    figure_series,
+    library_check,
+)
+from ...settings import ConfigError, DatasetSpec, Settings, TableReader, parse_window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,27 +83,6 @@ class LabelDataError(ValueError):
 
 # --------------------------------------------------------------------------------------------
 # Durations and timestamps
-
-_WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_window(text: str | dt.timedelta, what: str = "window") -> dt.timedelta:
-    """Parse ``"30d"``, ``"7d"``, ``"12h"``, ``"90m"``, ``"2w"`` or ``"45s"`` to a timedelta."""
-    if isinstance(text, dt.timedelta):
-        delta = text
-    else:
-        match = _WINDOW.match(text) if isinstance(text, str) else None
-        if match is None:
-            raise ValueError(
-                f"{what} {text!r}: expected a whole number followed by s, m, h, d or w"
-                " (seconds, minutes, hours, days, weeks), e.g. '30d' or '1h'"
-            )
-        delta = dt.timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
-    if delta <= dt.timedelta(0):
-        raise ValueError(f"{what} {text!r}: must be longer than zero")
-    return delta
-
 
 # An offset after a time of day: 'Z', '+05:30', '-0800', '+02'.
 _AWARE_TEXT = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
