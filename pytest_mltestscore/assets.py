@@ -9,7 +9,7 @@ keeps their profiles, so that every data check reads a dataset at most once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,8 @@ class Assets:
         self.root = root
         self._models: dict[str, Any] = {}
         self._frames: dict[str, pd.DataFrame] = {}
-        self._profiles: dict[tuple[str, str | None], DatasetProfile] = {}
+        self._profiles: dict[tuple[Any, ...], DatasetProfile] = {}
+        self._latest: dict[tuple[str, str | None], DatasetProfile] = {}
 
     # -- models ----------------------------------------------------------------------------
     def model_spec(self, name: str) -> ModelSpec:
@@ -205,7 +206,9 @@ class Assets:
             else:
                 yield chunk.drop(columns=[c for c in spec.role_columns if c in chunk.columns])
 
-    def _profile_distributed(self, spec: DatasetSpec, ref: DatasetProfile | None) -> DatasetProfile:
+    def _profile_distributed(
+        self, spec: DatasetSpec, ref: DatasetProfile | None, options: Mapping[str, Any]
+    ) -> DatasetProfile:
         """Profile on Dask or Spark: each file where it lives; only profiles travel back."""
         from .engines import EngineError
 
@@ -227,29 +230,73 @@ class Assets:
                 drop=spec.role_columns if spec.features is None else (),
                 fmt=spec.format,
                 chunk_rows=spec.chunk_rows,
+                **options,
                 **where,
             )
         except (EngineError, ImportError) as exc:
             raise AssetError(f"[{spec.key}] engine = {spec.engine!r}: {exc}") from None
 
-    def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
-        """The profile if this process already computed it (never computes)."""
-        return self._profiles.get((name, reference))
+    def declared_kinds(self, name: str) -> dict[str, str]:
+        """Column kinds the config declares for dataset ``name`` (``kinds = {...}``)."""
+        return dict(self.dataset_spec(name).kinds)
 
-    def profile(self, name: str, reference: str | None = None) -> DatasetProfile:
-        """Profile of a dataset's feature columns (bins set from ``reference``), computed once."""
-        key = (name, reference)
+    def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
+        """The profile if this process already computed it (never computes); with several
+        (other column kinds), the last one computed."""
+        return self._latest.get((name, reference))
+
+    def profile(
+        self,
+        name: str,
+        reference: str | None = None,
+        *,
+        kinds: Mapping[str, str] | None = None,
+        vocabularies: Mapping[str, Sequence[str]] | None = None,
+    ) -> DatasetProfile:
+        """Profile of a dataset's feature columns (bins set from ``reference``), computed once.
+
+        ``kinds`` declares column kinds (default: the dataset's ``kinds`` in the config) and
+        ``vocabularies`` the vocabulary each text column's out-of-vocabulary tokens are counted
+        against; the reference dataset is profiled with the same ones.
+        """
+        if kinds is None:
+            kinds = self.declared_kinds(name)
+        vocabularies = vocabularies or {}
+        key = (
+            name,
+            reference,
+            tuple(sorted(kinds.items())),
+            tuple(sorted((c, _fingerprint(v)) for c, v in vocabularies.items())),
+        )
         if key not in self._profiles:
             from .profiles import profile_chunks
 
-            ref = self.profile(reference) if reference is not None else None
+            ref = (
+                self.profile(reference, kinds=kinds, vocabularies=vocabularies)
+                if reference is not None
+                else None
+            )
             spec = self.dataset_spec(name)
+            options: dict[str, Any] = {
+                "kinds": kinds,
+                "vocabularies": vocabularies,
+                "vocabulary_cap": spec.vocabulary_cap,
+            }
             try:
                 if spec.engine != "local" and spec.sample is None:
-                    self._profiles[key] = self._profile_distributed(spec, ref)
+                    self._profiles[key] = self._profile_distributed(spec, ref, options)
                 else:
-                    self._profiles[key] = profile_chunks(self._feature_chunks(name), reference=ref)
+                    self._profiles[key] = profile_chunks(
+                        self._feature_chunks(name), reference=ref, **options
+                    )
             except ValueError as exc:
                 spec = self.dataset_spec(name)
                 raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+        self._latest[(name, reference)] = self._profiles[key]
         return self._profiles[key]
+
+
+def _fingerprint(tokens: Sequence[str]) -> str:
+    import hashlib
+
+    return hashlib.sha1("\n".join(tokens).encode("utf-8", "surrogatepass")).hexdigest()

@@ -183,8 +183,11 @@ DATASET_KEYS = [
     "engine",
     "scheduler",
     "master",
+    "kinds",
+    "vocabulary_cap",
 ]
 ENGINES = ("local", "dask", "spark")  # "local": the single-process streaming engine
+COLUMN_KINDS = ("categorical", "text", "identifier")  # kinds a dataset's config may declare
 FORMATS = ("csv", "parquet", "jsonl")
 
 
@@ -218,6 +221,8 @@ class DatasetSpec:
     engine: str = "local"
     scheduler: str | None = None
     master: str | None = None
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    vocabulary_cap: int = 10_000
 
     @property
     def role_columns(self) -> tuple[str, ...]:
@@ -250,6 +255,20 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
             created=sub.when("created"),
         )
     return models
+
+
+def _kinds(sub: TableReader) -> dict[str, str]:
+    """``kinds = { column = "text" }``: column kinds that override inference."""
+    raw = sub.table.get("kinds", {})
+    if not isinstance(raw, dict):
+        raise sub.fail("kinds", 'a table such as { review = "text" }', raw)
+    for column, kind in raw.items():
+        if kind not in COLUMN_KINDS:
+            raise ConfigError(
+                f"{sub.where('kinds')}: column {column!r}: expected one of "
+                f"{', '.join(COLUMN_KINDS)}, got {_type_name(kind)}"
+            )
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
@@ -299,6 +318,8 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             engine=engine,
             scheduler=scheduler,
             master=master,
+            kinds=_kinds(sub),
+            vocabulary_cap=sub.integer("vocabulary_cap", 100) or 10_000,
         )
         overlap = set(features or ()) & set(spec.role_columns)
         if overlap:

@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     "findings": 1,
     "readers": 1,
     "profiles": 1,
+    "sketches": 1,
     "engines": 1,
     "history": 1,
     "state": 1,
