@@ -77,6 +77,8 @@ class BuiltinCheckItem(pytest.Item):
             raise CheckFailed(self.result.message())
         if self.result.verdict == "skip":
             pytest.skip(self.result.message())
+        # what a pass judged (and what it left out) reads with -rP, as captured output does
+        self.add_report_section("call", "mltestscore", self.result.message())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):

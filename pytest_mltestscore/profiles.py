@@ -787,8 +787,8 @@ class TextSummary:
         grids = (None, None) if reference is None else _text_grids(reference)
         nothing = TokenCounts({}, 0, 0, cap)
         return cls(
-            NumericSummary.empty(grids[0]),
-            NumericSummary.empty(grids[1]),
+            replace(NumericSummary.empty(grids[0]), integral=True),
+            replace(NumericSummary.empty(grids[1]), integral=True),
             0,
             0,
             0,
