@@ -58,26 +58,38 @@ class Assets:
         return self._models[name]
 
     def _load_model(self, spec: ModelSpec) -> Any:
+        """The model, composed with its transform when the config names one (one object that
+        takes the raw frame, as serving does: see :mod:`pytest_mltestscore.prepared`)."""
         from .loading import (
             ArtifactError,
             ImportPathError,
             load_callable,
             load_model_artifact,
         )
+        from .prepared import prepared_model
 
         try:
             if spec.load is not None:
                 factory = load_callable(spec.load)
                 try:
-                    return factory()
+                    model = factory()
                 except Exception as exc:
                     raise AssetError(
                         f"[{spec.key}] load = {spec.load!r}: calling it raised "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
-            assert spec.path is not None
-            return load_model_artifact(spec.path, trusted=spec.trusted)
-        except (ImportPathError, ArtifactError) as exc:
+            else:
+                assert spec.path is not None
+                model = load_model_artifact(spec.path, trusted=spec.trusted)
+            return prepared_model(
+                model,
+                transform=spec.transform,
+                transform_path=spec.transform_path,
+                inputs=spec.inputs,
+                trusted=spec.trusted,
+                root=self.root,
+            )
+        except (ImportPathError, ArtifactError, ValueError) as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None
         except ImportError as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None

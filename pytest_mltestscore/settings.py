@@ -167,7 +167,17 @@ class TableReader:
         return TableReader(self.file, f"{self.prefix}.{key}", value)
 
 
-MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created"]
+MODEL_KEYS = [
+    "load",
+    "path",
+    "trusted",
+    "predict",
+    "version",
+    "created",
+    "transform",
+    "transform_path",
+    "inputs",
+]
 DATASET_KEYS = [
     "path",
     "load",
@@ -201,6 +211,14 @@ class ModelSpec:
     predict: str | None = None
     version: str | None = None
     created: dt.datetime | None = None
+    transform: str | None = None  # "pkg.module:callable": raw frame in, model inputs out
+    transform_path: Path | None = None  # a fitted transformer file
+    inputs: tuple[str, ...] | None = None  # the raw columns the transform reads
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the model's inputs are prepared by a transform kept apart from it."""
+        return self.transform is not None or self.transform_path is not None
 
 
 @dataclass(frozen=True)
@@ -230,6 +248,13 @@ class DatasetSpec:
         return tuple(c for c in (self.id, self.timestamp, self.target, self.prediction) if c)
 
 
+def _check_import_path(sub: TableReader, key: str, value: str | None) -> None:
+    if value is not None and (
+        value.count(":") != 1 or value.startswith(":") or value.endswith(":")
+    ):
+        raise sub.fail(key, "an import path 'package.module:callable'", value)
+
+
 def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
     models = {}
     for name, sub in reader.tables().items():
@@ -240,10 +265,20 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
                 f"{sub.where('load')}: give exactly one of 'load' (an import path such as "
                 "'mypkg.model:build') or 'path' (a model file such as 'models/model.skops')"
             )
-        if load is not None and (
-            load.count(":") != 1 or load.startswith(":") or load.endswith(":")
-        ):
-            raise sub.fail("load", "an import path 'package.module:callable'", load)
+        _check_import_path(sub, "load", load)
+        transform, transform_path = sub.string("transform"), sub.string("transform_path")
+        if transform is not None and transform_path is not None:
+            raise ConfigError(
+                f"{sub.where('transform')}: give at most one of 'transform' (an import path of "
+                "the serving preprocessing) or 'transform_path' (a fitted transformer file)"
+            )
+        _check_import_path(sub, "transform", transform)
+        inputs = sub.strings("inputs")
+        if inputs is not None and transform is None and transform_path is None:
+            raise ConfigError(
+                f"{sub.where('inputs')}: names the raw columns a transform reads; give "
+                "'transform' or 'transform_path' too"
+            )
         models[name] = ModelSpec(
             name=name,
             key=sub.prefix,
@@ -253,6 +288,9 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
             predict=sub.string("predict"),
             version=sub.string("version"),
             created=sub.when("created"),
+            transform=transform,
+            transform_path=None if transform_path is None else root / transform_path,
+            inputs=inputs,
         )
     return models
 

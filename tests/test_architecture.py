@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "loading": 1,
     "fresh_process": 1,
     "modeling": 1,
+    "prepared": 1,
     "outputs": 1,
     "evaluation": 1,
     "findings": 1,

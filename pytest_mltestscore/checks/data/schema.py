@@ -644,10 +644,17 @@ def _infer_feature(col: ColumnProfile, a: float, tol: float, max_categories: int
     return base
 
 
+def _whole_range(num: NumericSummary, a: float, tol: float) -> tuple[float, float, float]:
+    """A range of counts (characters, tokens): :func:`_range_of` widened to whole numbers."""
+    lo, hi, _ = _range_of(num, a, tol, floor=0.0)
+    lo, hi = float(math.floor(lo)), float(math.ceil(hi))
+    return lo, hi, (num.count_below(lo) + num.count_above(hi)) / num.n
+
+
 def _infer_text(base: FeatureSchema, text: TextSummary, a: float, tol: float) -> FeatureSchema:
     """Text expectations: lengths, empty share, the vocabulary and its chance OOV share."""
-    chars_lo, chars_hi, chars_out = _range_of(text.chars, a, tol, floor=0.0)
-    tok_lo, tok_hi, tok_out = _range_of(text.tokens, a, tol, floor=0.0)
+    chars_lo, chars_hi, chars_out = _whole_range(text.chars, a, tol)
+    tok_lo, tok_hi, tok_out = _whole_range(text.tokens, a, tol)
     return _replace(
         base,
         values=text.n,
