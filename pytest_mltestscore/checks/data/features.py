@@ -480,6 +480,9 @@ def feature_cost(
 
 
 # -- built-in checks ---------------------------------------------------------------------------
+RAW_INPUTS = "the model's raw input columns, any kind (through its transform, when it has one)"
+
+
 def run_features_beneficial(ctx: CheckContext) -> CheckResult:
     X, y = ctx.labelled("default", ctx.holdout_name())
     return features_beneficial(
@@ -522,6 +525,7 @@ FEATURES_BENEFICIAL = BuiltinCheck(
             "minimum drop relative to the model's score",
         ),
     ),
+    kinds=RAW_INPUTS,
 )
 
 FEATURE_COST = BuiltinCheck(
@@ -547,4 +551,5 @@ FEATURE_COST = BuiltinCheck(
             "importance below which a costly feature is flagged",
         ),
     ),
+    kinds=RAW_INPUTS,
 )

@@ -1126,6 +1126,10 @@ def checked_in_schema(path: Path) -> Schema:
         raise SchemaUnreadable(f"{path}: {exc}") from None
 
 
+SCHEMA_KINDS_JUDGED = (
+    "numeric, categorical, bool, datetime, text, identifier; unsupported ones listed as not judged"
+)
+
 SCHEMA_PARAMS = (
     Param("sigmas", "number", 5.0, "standard errors of chance allowed before a share counts", 0.5),
     Param(
@@ -1252,4 +1256,5 @@ SCHEMA = BuiltinCheck(
     lambda ctx: validate_dataset(ctx, "training"),
     SCHEMA_PARAMS,
     freeze=Freeze(ML_SCORE_FREEZE_SCHEMA, freeze_schema),
+    kinds=SCHEMA_KINDS_JUDGED,
 )
