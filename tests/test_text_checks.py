@@ -156,11 +156,35 @@ def test_another_language_arriving_is_caught(recent: tuple[pd.DataFrame, pd.Data
     assert {"oov", "tokens per text"} <= drifted_tests(train, mixed)
 
 
+def test_identifiers_repeating_beyond_chance_fail_validation_but_never_drift(
+    tweets: pd.DataFrame,
+) -> None:
+    ids = pd.Series([f"req-{i:07d}" for i in range(len(tweets))], name="request_id")
+    train = pd.DataFrame({"request_id": ids.iloc[:10_000]})
+    kinds = {"request_id": "identifier"}
+    ref = profile_frame(train, kinds=kinds)
+    schema = infer_schema(ref)
+    assert schema["request_id"].duplicate_share == 0.0 and schema["request_id"].categories is None
+    fresh = pd.DataFrame({"request_id": ids.iloc[10_000:]})
+    assert validate(profile_frame(fresh, ref), schema).verdict == "pass"
+    # a retry storm: 5% of today's requests are repeats of earlier ones
+    repeats = pd.concat([fresh, fresh.iloc[:500]], ignore_index=True)
+    result = validate(profile_frame(repeats, ref), schema)
+    assert result.verdict == "fail"
+    row = result.table.rows[0]
+    assert row[:2] == ("request_id", "duplicate identifiers")
+    assert row[4] == pytest.approx(500, abs=25)  # 10,000 of 10,761 ids sampled: an estimate
+    # new ids every day are what identifiers do: never a drift finding
+    drift = compare_profiles(ref, profile_frame(repeats, ref))
+    assert [(r.test, r.drifted) for r in drift] == [("distribution", None)]
+
+
 # -- end to end: freeze, then the built-in checks -------------------------------------------
 
 CONFIG = """
 [tool.mltestscore.datasets.training]
 path = "training.csv"
+{training_extra}
 
 [tool.mltestscore.datasets.serving]
 path = "{serving}"
@@ -171,7 +195,9 @@ path = "{serving}"
 def text_project(pytester: pytest.Pytester, recent: tuple[pd.DataFrame, pd.DataFrame]):
     train, serve = recent
 
-    def make(serving: pd.DataFrame | None = None, extra: str = "") -> pytest.Pytester:
+    def make(
+        serving: pd.DataFrame | None = None, extra: str = "", training_extra: str = ""
+    ) -> pytest.Pytester:
         frame = lambda df: df.assign(  # noqa: E731
             user_key=[f"u{i:06d}" for i in range(len(df))],
             tags=json.dumps(["a", "b"]),
@@ -180,7 +206,9 @@ def text_project(pytester: pytest.Pytester, recent: tuple[pd.DataFrame, pd.DataF
         frame(serve if serving is None else serving).to_csv(
             pytester.path / "serving.csv", index=False
         )
-        pytester.makepyprojecttoml(CONFIG.format(serving="serving.csv") + extra)
+        pytester.makepyprojecttoml(
+            CONFIG.format(serving="serving.csv", training_extra=training_extra) + extra
+        )
         return pytester
 
     return make
@@ -248,6 +276,10 @@ def test_config_kinds_override_inference(text_project) -> None:
     assert result.ret == 0
     features = json.loads((p.path / "mltestscore-schema.json").read_text())["features"]
     assert features["text"]["kind"] == "categorical" and features["source"]["kind"] == "text"
+    capped = text_project(training_extra="vocabulary_cap = 300")
+    assert capped.runpytest(ML_SCORE_FREEZE_SCHEMA).ret == 0
+    features = json.loads((capped.path / "mltestscore-schema.json").read_text())["features"]
+    assert features["text"]["kind"] == "text" and len(features["text"]["vocabulary"]) <= 300
     bad = text_project(extra='kinds = { text = "prose" }\n')
     result = bad.runpytest(ML_SCORE)
     assert result.ret == 4
