@@ -1296,9 +1296,7 @@ def _profile_series(
     if kind is None and reference is not None:
         kind = reference._declared_kind
     if kind == "text":
-        return _profile_text(
-            series, name, reference, bins, vocabulary_cap, vocabulary, scratch, max_categories
-        )
+        return _profile_text(series, name, reference, bins, vocabulary_cap, vocabulary, scratch)
     if kind == "identifier":
         return _profile_identifier(series, name, max_categories)
     grid = (
@@ -1508,7 +1506,6 @@ def _profile_text(
     cap: int,
     vocabulary: tuple[frozenset[str], str] | None,
     scratch: Scratch | None,
-    max_categories: int,
 ) -> ColumnProfile:
     """A text column: the :class:`TextSummary` of its ``str`` values (other values only counted
     by type, so a text column that receives numbers is reported as mixed)."""
