@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +83,8 @@ class Assets:
         self.root = root
         self._models: dict[str, Any] = {}
         self._frames: dict[str, pd.DataFrame] = {}
-        self._profiles: dict[tuple[str, str | None], DatasetProfile] = {}
+        self._profiles: dict[tuple[Any, ...], DatasetProfile] = {}
+        self._latest: dict[tuple[str, str | None], DatasetProfile] = {}
         self._unavailable: dict[str, str | None] = {}
         self._trials: dict[str, ModelTrial] = {}
 
@@ -184,6 +185,8 @@ class Assets:
         return self._models[name]
 
     def _load_model(self, spec: ModelSpec) -> Any:
+        """The model, composed with its transform when the config names one (one object that
+        takes the raw frame, as serving does: see :mod:`pytest_mltestscore.prepared`)."""
         if spec.endpoint is not None:
             from .endpoints import EndpointModel
 
@@ -194,20 +197,30 @@ class Assets:
             load_callable,
             load_model_artifact,
         )
+        from .prepared import prepared_model
 
         try:
             if spec.load is not None:
                 factory = load_callable(spec.load)
                 try:
-                    return factory()
+                    model = factory()
                 except Exception as exc:
                     raise AssetError(
                         f"[{spec.key}] load = {spec.load!r}: calling it raised "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
-            assert spec.path is not None
-            return load_model_artifact(spec.path, trusted=spec.trusted)
-        except (ImportPathError, ArtifactError) as exc:
+            else:
+                assert spec.path is not None
+                model = load_model_artifact(spec.path, trusted=spec.trusted)
+            return prepared_model(
+                model,
+                transform=spec.transform,
+                transform_path=spec.transform_path,
+                inputs=spec.inputs,
+                trusted=spec.trusted,
+                root=self.root,
+            )
+        except (ImportPathError, ArtifactError, ValueError) as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None
         except ImportError as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None
@@ -453,7 +466,9 @@ class Assets:
             else:
                 yield chunk.drop(columns=[c for c in spec.role_columns if c in chunk.columns])
 
-    def _profile_distributed(self, spec: DatasetSpec, ref: DatasetProfile | None) -> DatasetProfile:
+    def _profile_distributed(
+        self, spec: DatasetSpec, ref: DatasetProfile | None, options: Mapping[str, Any]
+    ) -> DatasetProfile:
         """Profile on Dask or Spark: each file where it lives; only profiles travel back."""
         from .engines import EngineError
 
@@ -475,29 +490,73 @@ class Assets:
                 drop=spec.role_columns if spec.features is None else (),
                 fmt=spec.format,
                 chunk_rows=spec.chunk_rows,
+                **options,
                 **where,
             )
         except (EngineError, ImportError) as exc:
             raise AssetError(f"[{spec.key}] engine = {spec.engine!r}: {exc}") from None
 
-    def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
-        """The profile if this process already computed it (never computes)."""
-        return self._profiles.get((name, reference))
+    def declared_kinds(self, name: str) -> dict[str, str]:
+        """Column kinds the config declares for dataset ``name`` (``kinds = {...}``)."""
+        return dict(self.dataset_spec(name).kinds)
 
-    def profile(self, name: str, reference: str | None = None) -> DatasetProfile:
-        """Profile of a dataset's feature columns (bins set from ``reference``), computed once."""
-        key = (name, reference)
+    def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
+        """The profile if this process already computed it (never computes); with several
+        (other column kinds), the last one computed."""
+        return self._latest.get((name, reference))
+
+    def profile(
+        self,
+        name: str,
+        reference: str | None = None,
+        *,
+        kinds: Mapping[str, str] | None = None,
+        vocabularies: Mapping[str, Sequence[str]] | None = None,
+    ) -> DatasetProfile:
+        """Profile of a dataset's feature columns (bins set from ``reference``), computed once.
+
+        ``kinds`` declares column kinds (default: the dataset's ``kinds`` in the config) and
+        ``vocabularies`` the vocabulary each text column's out-of-vocabulary tokens are counted
+        against; the reference dataset is profiled with the same ones.
+        """
+        if kinds is None:
+            kinds = self.declared_kinds(name)
+        vocabularies = vocabularies or {}
+        key = (
+            name,
+            reference,
+            tuple(sorted(kinds.items())),
+            tuple(sorted((c, _fingerprint(v)) for c, v in vocabularies.items())),
+        )
         if key not in self._profiles:
             from .profiles import profile_chunks
 
-            ref = self.profile(reference) if reference is not None else None
+            ref = (
+                self.profile(reference, kinds=kinds, vocabularies=vocabularies)
+                if reference is not None
+                else None
+            )
             spec = self.dataset_spec(name)
+            options: dict[str, Any] = {
+                "kinds": kinds,
+                "vocabularies": vocabularies,
+                "vocabulary_cap": spec.vocabulary_cap,
+            }
             try:
                 if spec.engine != "local" and spec.sample is None:
-                    self._profiles[key] = self._profile_distributed(spec, ref)
+                    self._profiles[key] = self._profile_distributed(spec, ref, options)
                 else:
-                    self._profiles[key] = profile_chunks(self._feature_chunks(name), reference=ref)
+                    self._profiles[key] = profile_chunks(
+                        self._feature_chunks(name), reference=ref, **options
+                    )
             except ValueError as exc:
                 spec = self.dataset_spec(name)
                 raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+        self._latest[(name, reference)] = self._profiles[key]
         return self._profiles[key]
+
+
+def _fingerprint(tokens: Sequence[str]) -> str:
+    import hashlib
+
+    return hashlib.sha1("\n".join(tokens).encode("utf-8", "surrogatepass")).hexdigest()

@@ -87,6 +87,8 @@ class BuiltinCheckItem(pytest.Item):
             pytest.skip(
                 f"{label}: not judged: {result.summary}" + (f"\n{details}" if details else "")
             )
+        # what a pass judged (and what it left out) reads with -rP, as captured output does
+        self.add_report_section("call", "mltestscore", self.result.message())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):

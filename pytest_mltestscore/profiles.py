@@ -11,7 +11,17 @@ mixes numbers and strings is reported rather than crashing), and
   few smallest and largest values (exact examples of outliers), and a fine equal-width
   histogram (:class:`Grid`);
 * for strings, booleans and categories: counts per value, capped at ``max_categories`` distinct
-  values with an "other" bucket beyond, so a million distinct strings cost bounded memory.
+  values with an "other" bucket beyond, so a million distinct strings cost bounded memory;
+* for columns declared **text** (``kinds={"review": "text"}``, or because the reference profile
+  says so): a :class:`TextSummary` instead of category counts: characters and tokens per text
+  (histograms), empty or whitespace-only texts, non-ASCII characters, and the vocabulary of
+  token counts (:class:`~pytest_mltestscore.sketches.TokenCounts`: exact up to
+  ``vocabulary_cap`` distinct tokens, a Misra-Gries summary with a stated error bound beyond);
+* for columns declared **identifier**: a bottom-k sample of value hashes with exact counts
+  (:class:`~pytest_mltestscore.sketches.HashSample`), for the share of repeated values; no
+  category counts (an identifier's values are never listed);
+* for values that fit no kind (lists, dicts, bytes, arrays): their type names only (the column
+  is ``unsupported``: the checks list it as not judged).
 
 The histogram grid has a power-of-two bin width aligned on multiples of the width, chosen as a
 deterministic, monotone function of the data range. Two grids of this family nest, so a profile
@@ -31,14 +41,20 @@ interval; for a quantile in an under/overflow bin the interval runs to the obser
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from .sketches import DEFAULT_VOCABULARY_CAP, HashSample, Tally, TokenCounts, TokenSample
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,11 +71,25 @@ DEFAULT_MAX_CATEGORIES = 10_000
 N_EXTREMES = 5
 """How many of the smallest and largest values a numeric profile keeps as examples."""
 
-TYPES = ("number", "string", "bool", "datetime", "other")
-"""Types of non-null values counted per column."""
+TYPES = ("number", "string", "bool", "datetime", "other", "nested")
+"""Types of non-null values counted per column (``nested``: lists, dicts, bytes, arrays)."""
 
-KINDS = ("numeric", "categorical", "bool", "datetime", "mixed", "empty")
-"""Kinds of columns: the kind of the values' type, ``mixed`` for several, ``empty`` for none."""
+KINDS = (
+    "numeric",
+    "categorical",
+    "bool",
+    "datetime",
+    "text",
+    "identifier",
+    "unsupported",
+    "mixed",
+    "empty",
+)
+"""Kinds of columns: the kind of the values' type (``text`` and ``identifier`` when profiled as
+such), ``unsupported`` for values no check reads, ``mixed`` for several, ``empty`` for none."""
+
+DECLARED_KINDS = ("categorical", "text", "identifier")
+"""Kinds a caller may declare for a column before profiling (the others follow the dtype)."""
 
 _KIND_OF_TYPE = {
     "number": "numeric",
@@ -67,6 +97,7 @@ _KIND_OF_TYPE = {
     "other": "categorical",
     "bool": "bool",
     "datetime": "datetime",
+    "nested": "unsupported",
 }
 
 IntArray = npt.NDArray[np.int64]
@@ -633,6 +664,290 @@ class CategoricalSummary:
 
 
 # --------------------------------------------------------------------------------------------
+# Text summaries
+
+TOKEN_RULE = "tokens are runs of non-whitespace characters (str.split()), case and punctuation kept"
+"""How texts are cut into tokens, in words (for results and the README)."""
+
+_TEXT_BATCH = 1 << 15
+"""Texts tokenized at a time: the token objects of one batch are alive, never a whole chunk's."""
+
+
+def vocabulary_id(tokens: Iterable[str]) -> str:
+    """A short fingerprint of a set of tokens: which vocabulary an out-of-vocabulary count used."""
+    digest = hashlib.sha1()
+    for token in sorted(set(tokens)):
+        digest.update(token.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True, eq=False)
+class TextSummary:
+    """Mergeable summary of the texts of one column.
+
+    ``chars`` and ``tokens`` are the distributions of characters and tokens per text (see
+    :data:`TOKEN_RULE`); ``empty`` counts texts without a token (empty or whitespace only);
+    ``non_ascii`` of ``char_total`` characters are not ASCII. ``halves`` are the token counts of
+    the texts in two halves of the rows, split by a hash of each text (so the split does not
+    depend on chunking): their merge is the column's vocabulary. ``sample`` is a uniform sample
+    of distinct tokens with exact counts in each half, from which the out-of-vocabulary share
+    that chance alone produces is estimated (:meth:`split_half_oov`). ``oov`` counts tokens
+    outside the vocabulary fingerprinted ``vocabulary_id`` (the reference's, or one given when
+    profiling), exactly, whatever the cap.
+    """
+
+    chars: NumericSummary
+    tokens: NumericSummary
+    empty: int
+    char_total: int
+    non_ascii: int
+    halves: tuple[TokenCounts, TokenCounts]
+    sample: TokenSample
+    oov: int | None = None
+    vocabulary_id: str | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of texts."""
+        return self.chars.n
+
+    @property
+    def token_total(self) -> int:
+        return self.halves[0].total + self.halves[1].total
+
+    @property
+    def empty_share(self) -> float:
+        return self.empty / self.n if self.n else math.nan
+
+    @property
+    def non_ascii_share(self) -> float:
+        return self.non_ascii / self.char_total if self.char_total else 0.0
+
+    @cached_property
+    def vocabulary(self) -> TokenCounts:
+        """Token counts of the whole column (the merge of both halves)."""
+        return self.halves[0].merge(self.halves[1])
+
+    @cached_property
+    def vocabulary_set(self) -> frozenset[str]:
+        return frozenset(self.vocabulary.counts)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return vocabulary_id(self.vocabulary.counts)
+
+    def split_half_oov(self) -> float:
+        """Out-of-vocabulary share of one half's tokens against the other half's vocabulary
+        (its token counts, capped as the column's are), the mean of both directions.
+
+        What new data of this kind shows by chance against a vocabulary learned from data like
+        this (from half as much, so a little more than against the whole). Estimated from
+        :attr:`sample`: exact while it holds every distinct token.
+        """
+        pi = self.sample.inclusion
+        a_vocab, b_vocab = self.halves[0].counts, self.halves[1].counts
+        rows = self.sample.counts.values()
+        shares = []
+        if self.halves[1].total:
+            outside = sum(b for token, _, b in rows if b and token not in a_vocab)
+            shares.append(min(1.0, outside / pi / self.halves[1].total))
+        if self.halves[0].total:
+            outside = sum(a for token, a, _ in rows if a and token not in b_vocab)
+            shares.append(min(1.0, outside / pi / self.halves[0].total))
+        return float(np.mean(shares)) if shares else 0.0
+
+    def tail_share(self, vocabulary: Collection[str]) -> float:
+        """Estimated share of these tokens outside ``vocabulary`` (exact while :attr:`sample`
+        holds every distinct token)."""
+        total = self.token_total
+        if not total:
+            return 0.0
+        known = vocabulary if isinstance(vocabulary, (set, frozenset)) else set(vocabulary)
+        outside = sum(c[1] + c[2] for c in self.sample.counts.values() if c[0] not in known)
+        return min(1.0, outside / self.sample.inclusion / total)
+
+    def oov_share(self, vocabulary: Collection[str]) -> tuple[float, bool]:
+        """Share of tokens outside ``vocabulary``, and whether that share is exact.
+
+        Exact when this profile counted against that very vocabulary, or when its token sample
+        holds every distinct token; otherwise estimated from the sample of distinct tokens.
+        """
+        total = self.token_total
+        if not total:
+            return 0.0, True
+        if self.oov is not None and self.vocabulary_id == vocabulary_id(vocabulary):
+            return self.oov / total, True
+        return self.tail_share(vocabulary), not self.sample.truncated
+
+    @classmethod
+    def empty_summary(
+        cls, reference: TextSummary | None = None, cap: int = DEFAULT_VOCABULARY_CAP
+    ) -> TextSummary:
+        grids = (None, None) if reference is None else _text_grids(reference)
+        nothing = TokenCounts({}, 0, 0, cap)
+        return cls(
+            replace(NumericSummary.empty(grids[0]), integral=True),
+            replace(NumericSummary.empty(grids[1]), integral=True),
+            0,
+            0,
+            0,
+            (nothing, nothing),
+            TokenSample({}, False, cap),
+            None if reference is None else 0,
+            None if reference is None else reference.fingerprint,
+        )
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: npt.NDArray[np.object_],
+        *,
+        reference: TextSummary | None = None,
+        vocabulary: tuple[frozenset[str], str] | None = None,
+        bins: int = DEFAULT_BINS,
+        cap: int = DEFAULT_VOCABULARY_CAP,
+        scratch: Scratch | None = None,
+    ) -> TextSummary:
+        """Summarise an object array of ``str``; ``vocabulary`` (tokens, fingerprint) to count
+        out-of-vocabulary tokens against (default: the reference's vocabulary)."""
+        import pandas as pd
+
+        if vocabulary is None and reference is not None:
+            vocabulary = (reference.vocabulary_set, reference.fingerprint)
+        known, vid = vocabulary if vocabulary is not None else (None, None)
+        n = len(texts)
+        if n == 0:
+            empty = cls.empty_summary(reference, cap)
+            return replace(empty, oov=0 if vid else None, vocabulary_id=vid)
+        chars = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        n_tokens = np.empty(n, dtype=np.int64)
+        in_b = (pd.util.hash_array(texts, categorize=False) & np.uint64(1)).astype(bool)
+        tallies = (Tally(cap), Tally(cap))
+        sample = TokenSample({}, False, cap)
+        non_ascii = 0
+        oov = 0
+        for start in range(0, n, _TEXT_BATCH):
+            batch = texts[start : start + _TEXT_BATCH]
+            side = in_b[start : start + len(batch)]
+            counters: list[Counter[str]] = []
+            for half, rows in enumerate((np.flatnonzero(~side), np.flatnonzero(side))):
+                counter: Counter[str] = Counter()
+                if rows.size:
+                    counter, sizes, ascii_gap = _count_tokens(batch[rows])
+                    n_tokens[start + rows] = sizes
+                    non_ascii += ascii_gap
+                    if known is not None:
+                        oov += sum(c for t, c in counter.items() if t not in known)
+                    tallies[half].add(counter, int(sizes.sum()))
+                counters.append(counter)
+            sample = sample.merge(TokenSample.build((counters[0], counters[1]), cap=cap))
+        grids = (None, None) if reference is None else _text_grids(reference)
+        return cls(
+            NumericSummary.from_values(
+                chars.astype(np.float64), grid=grids[0], bins=bins, integral=True, scratch=scratch
+            ),
+            NumericSummary.from_values(
+                n_tokens.astype(np.float64),
+                grid=grids[1],
+                bins=bins,
+                integral=True,
+                scratch=scratch,
+            ),
+            int(np.count_nonzero(n_tokens == 0)),
+            int(chars.sum()),
+            non_ascii,
+            (tallies[0].done(), tallies[1].done()),
+            sample,
+            oov if vid is not None else None,
+            vid,
+        )
+
+    def merge(self, other: TextSummary) -> TextSummary:
+        same = self.vocabulary_id == other.vocabulary_id
+        return TextSummary(
+            self.chars.merge(other.chars),
+            self.tokens.merge(other.tokens),
+            self.empty + other.empty,
+            self.char_total + other.char_total,
+            self.non_ascii + other.non_ascii,
+            (self.halves[0].merge(other.halves[0]), self.halves[1].merge(other.halves[1])),
+            self.sample.merge(other.sample),
+            self.oov + other.oov
+            if same and self.oov is not None and other.oov is not None
+            else None,
+            self.vocabulary_id if same else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chars": self.chars.to_dict(),
+            "tokens": self.tokens.to_dict(),
+            "empty": self.empty,
+            "char_total": self.char_total,
+            "non_ascii": self.non_ascii,
+            "halves": [h.to_dict() for h in self.halves],
+            "sample": self.sample.to_dict(),
+            "oov": self.oov,
+            "vocabulary_id": self.vocabulary_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TextSummary:
+        a, b = (TokenCounts.from_dict(h) for h in data["halves"])
+        oov = data.get("oov")
+        return cls(
+            NumericSummary.from_dict(data["chars"]),
+            NumericSummary.from_dict(data["tokens"]),
+            int(data["empty"]),
+            int(data["char_total"]),
+            int(data["non_ascii"]),
+            (a, b),
+            TokenSample.from_dict(data["sample"]),
+            None if oov is None else int(oov),
+            data.get("vocabulary_id"),
+        )
+
+
+_MARK = "\x01"
+"""Put between texts when tokenizing a batch in one call: a token no text holds (checked)."""
+
+
+def _count_tokens(texts: npt.NDArray[np.object_]) -> tuple[Counter[str], IntArray, int]:
+    """Token counts, tokens per text and non-ASCII characters of a batch of texts.
+
+    The batch is joined with a marker token between texts and split once (several times
+    faster than splitting each text); the markers' positions give the tokens per text. A batch
+    whose texts hold the marker character themselves is split text by text instead.
+    """
+    sep = f" {_MARK} "
+    joined = sep.join(texts)
+    non_ascii = len(joined) - len(joined.encode("ascii", "ignore"))
+    if joined.count(_MARK) != len(texts) - 1:
+        lists = [t.split() for t in texts]
+        sizes = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        ascii_gap = sum(len(t) - len(t.encode("ascii", "ignore")) for t in texts)
+        return Counter(chain.from_iterable(lists)), sizes, ascii_gap
+    tokens = joined.split()
+    del joined
+    marks = np.flatnonzero(np.array(tokens, dtype=object) == _MARK)
+    if marks.size != len(texts) - 1:  # pragma: no cover - the count above rules this out
+        raise AssertionError("text markers lost while tokenizing")
+    counter = Counter(tokens)
+    del counter[_MARK]
+    bounds = np.concatenate(([-1], marks, [len(tokens)]))
+    return counter, np.diff(bounds) - 1, non_ascii
+
+
+def _text_grids(reference: TextSummary) -> tuple[Grid | None, Grid | None]:
+    """The reference's histogram grids (None where it has no values)."""
+    return (
+        reference.chars.grid if reference.chars.n else None,
+        reference.tokens.grid if reference.tokens.n else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Column and dataset profiles
 
 
@@ -647,6 +962,9 @@ class ColumnProfile:
     dtypes: tuple[str, ...] = ()
     numeric: NumericSummary | None = None
     categorical: CategoricalSummary | None = None
+    text: TextSummary | None = None
+    identifier: HashSample | None = None
+    nested: Mapping[str, int] = field(default_factory=dict)  # type name -> values
 
     @property
     def non_null(self) -> int:
@@ -658,22 +976,37 @@ class ColumnProfile:
 
     @property
     def kind(self) -> str:
-        """``numeric``, ``categorical``, ``bool``, ``datetime``, ``mixed`` or ``empty``."""
+        """One of :data:`KINDS`: ``mixed`` when values of several types are present."""
         present = [t for t in TYPES if self.types.get(t, 0) > 0]
         if not present:
             return "empty"
         if len(present) > 1:
             return "mixed"
-        return _KIND_OF_TYPE[present[0]]
+        return self._declared_for(present[0]) or _KIND_OF_TYPE[present[0]]
 
     @property
     def majority_kind(self) -> str:
         """The kind of most non-null values (the kind a mixed column was meant to have)."""
         present = {t: c for t, c in self.types.items() if c > 0}
         if not present:
-            return "empty"
+            return self._declared_kind or "empty"
         top = max(TYPES, key=lambda t: present.get(t, 0))
-        return _KIND_OF_TYPE[top]
+        return self._declared_for(top) or _KIND_OF_TYPE[top]
+
+    @property
+    def _declared_kind(self) -> str | None:
+        if self.text is not None:
+            return "text"
+        if self.identifier is not None:
+            return "identifier"
+        return None
+
+    def _declared_for(self, value_type: str) -> str | None:
+        """The declared kind, when values of ``value_type`` fit it (text is strings; an
+        identifier, strings or numbers): numbers arriving in a text column are numbers."""
+        declared = self._declared_kind
+        fits = {"text": ("string",), "identifier": ("string", "number", "other")}
+        return declared if declared and value_type in fits[declared] else None
 
     @property
     def integral(self) -> bool:
@@ -683,16 +1016,20 @@ class ColumnProfile:
         if other.name != self.name:
             raise ValueError(f"cannot merge profiles of columns {self.name!r} and {other.name!r}")
         types = {t: self.types.get(t, 0) + other.types.get(t, 0) for t in TYPES}
-        numeric = _merge_optional(self.numeric, other.numeric)
-        categorical = _merge_optional(self.categorical, other.categorical)
+        nested = dict(self.nested)
+        for key, value in other.nested.items():
+            nested[key] = nested.get(key, 0) + value
         return ColumnProfile(
             self.name,
             self.count + other.count,
             self.nulls + other.nulls,
             {t: c for t, c in types.items() if c},
             tuple(sorted(set(self.dtypes) | set(other.dtypes))),
-            numeric,
-            categorical,
+            _merge_optional(self.numeric, other.numeric),
+            _merge_optional(self.categorical, other.categorical),
+            _merge_optional(self.text, other.text),
+            _merge_optional(self.identifier, other.identifier),
+            nested,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -706,6 +1043,12 @@ class ColumnProfile:
             out["numeric"] = self.numeric.to_dict()
         if self.categorical is not None:
             out["categorical"] = self.categorical.to_dict()
+        if self.text is not None:
+            out["text"] = self.text.to_dict()
+        if self.identifier is not None:
+            out["identifier"] = self.identifier.to_dict()
+        if self.nested:
+            out["nested"] = dict(self.nested)
         return out
 
     @classmethod
@@ -718,6 +1061,9 @@ class ColumnProfile:
             tuple(str(d) for d in data.get("dtypes", ())),
             NumericSummary.from_dict(data["numeric"]) if data.get("numeric") else None,
             CategoricalSummary.from_dict(data["categorical"]) if data.get("categorical") else None,
+            TextSummary.from_dict(data["text"]) if data.get("text") else None,
+            HashSample.from_dict(data["identifier"]) if data.get("identifier") else None,
+            {str(k): int(v) for k, v in data.get("nested", {}).items()},
         )
 
 
@@ -783,11 +1129,38 @@ def _all_null(name: str, rows: int) -> ColumnProfile:
 # Profiling pandas frames
 
 
-def _check_settings(bins: int, max_categories: int) -> None:
+def _check_settings(
+    bins: int, max_categories: int, vocabulary_cap: int = DEFAULT_VOCABULARY_CAP
+) -> None:
     if not isinstance(bins, int) or bins < 16 or bins > 1 << 24:
         raise ValueError(f"bins must be an integer between 16 and {1 << 24}, got {bins!r}")
     if not isinstance(max_categories, int) or max_categories < 1:
         raise ValueError(f"max_categories must be a positive integer, got {max_categories!r}")
+    if not isinstance(vocabulary_cap, int) or vocabulary_cap < 1:
+        raise ValueError(f"vocabulary_cap must be a positive integer, got {vocabulary_cap!r}")
+
+
+def check_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
+    """Declared column kinds, checked (a ``ValueError`` names the column and the kinds allowed)."""
+    out: dict[str, str] = {}
+    for column, kind in (kinds or {}).items():
+        if kind not in DECLARED_KINDS:
+            raise ValueError(
+                f"kind of column {column!r}: expected one of {', '.join(DECLARED_KINDS)}, "
+                f"got {kind!r}"
+            )
+        out[str(column)] = kind
+    return out
+
+
+def _vocabularies(
+    vocabularies: Mapping[str, Collection[str]] | None,
+) -> dict[str, tuple[frozenset[str], str]]:
+    """Each given vocabulary as (token set, fingerprint), computed once per call."""
+    return {
+        str(col): (frozenset(tokens), vocabulary_id(tokens))
+        for col, tokens in (vocabularies or {}).items()
+    }
 
 
 def profile_frame(
@@ -797,14 +1170,43 @@ def profile_frame(
     columns: Sequence[str] | None = None,
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Collection[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> DatasetProfile:
     """Profile every column of ``df`` (or ``columns``, skipping absent ones) in one pass.
 
     With a ``reference`` profile, numeric columns reuse the reference's histogram grid (values
     beyond it are counted in under/overflow bins) and the reference's categories are never
-    dropped by the cap, so reference and result can be compared bin for bin.
+    dropped by the cap, so reference and result can be compared bin for bin; a column the
+    reference profiled as text or identifier is profiled the same way. ``kinds`` declares
+    columns ``text``, ``identifier`` or ``categorical`` (see :data:`DECLARED_KINDS`);
+    ``vocabularies`` gives, per text column, the vocabulary to count out-of-vocabulary tokens
+    against (default: the reference's); ``vocabulary_cap`` caps the tokens counted per column.
     """
-    _check_settings(bins, max_categories)
+    _check_settings(bins, max_categories, vocabulary_cap)
+    return _profile_frame(
+        df,
+        reference,
+        columns,
+        bins,
+        max_categories,
+        check_kinds(kinds),
+        _vocabularies(vocabularies),
+        vocabulary_cap,
+    )
+
+
+def _profile_frame(
+    df: pd.DataFrame,
+    reference: DatasetProfile | None,
+    columns: Sequence[str] | None,
+    bins: int,
+    max_categories: int,
+    kinds: Mapping[str, str],
+    vocabularies: Mapping[str, tuple[frozenset[str], str]],
+    vocabulary_cap: int,
+) -> DatasetProfile:
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -815,13 +1217,16 @@ def profile_frame(
     scratch = Scratch()
     for name in wanted:
         ref = reference.columns.get(name) if reference is not None else None
-        out[name] = profile_series(
+        out[name] = _profile_series(
             df[by_name[name]],
-            name=name,
-            reference=ref,
-            bins=bins,
-            max_categories=max_categories,
-            scratch=scratch,
+            name,
+            ref,
+            bins,
+            max_categories,
+            scratch,
+            kinds.get(name),
+            vocabularies.get(name),
+            vocabulary_cap,
         )
     return DatasetProfile(len(df), out)
 
@@ -833,12 +1238,18 @@ def profile_chunks(
     columns: Sequence[str] | None = None,
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Collection[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> DatasetProfile:
     """Profile a stream of frames in bounded memory: the merge of each chunk's profile."""
+    _check_settings(bins, max_categories, vocabulary_cap)
+    declared = check_kinds(kinds)
+    vocabs = _vocabularies(vocabularies)
     total: DatasetProfile | None = None
     for chunk in chunks:
-        part = profile_frame(
-            chunk, reference, columns=columns, bins=bins, max_categories=max_categories
+        part = _profile_frame(
+            chunk, reference, columns, bins, max_categories, declared, vocabs, vocabulary_cap
         )
         total = part if total is None else total.merge(part)
         del chunk  # not alive while the next chunk is read: one chunk in memory, not two
@@ -853,12 +1264,41 @@ def profile_series(
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     scratch: Scratch | None = None,
+    kind: str | None = None,
+    vocabulary: Collection[str] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> ColumnProfile:
     """Profile one column; see :func:`profile_frame`."""
+    _check_settings(bins, max_categories, vocabulary_cap)
+    name = str(series.name) if name is None else name
+    if kind is not None:
+        check_kinds({name: kind})
+    vocab = None if vocabulary is None else (frozenset(vocabulary), vocabulary_id(vocabulary))
+    return _profile_series(
+        series, name, reference, bins, max_categories, scratch, kind, vocab, vocabulary_cap
+    )
+
+
+def _profile_series(
+    series: pd.Series,
+    name: str,
+    reference: ColumnProfile | None,
+    bins: int,
+    max_categories: int,
+    scratch: Scratch | None,
+    kind: str | None,
+    vocabulary: tuple[frozenset[str], str] | None,
+    vocabulary_cap: int,
+) -> ColumnProfile:
     import pandas as pd
 
-    name = str(series.name) if name is None else name
     dtype = series.dtype
+    if kind is None and reference is not None:
+        kind = reference._declared_kind
+    if kind == "text":
+        return _profile_text(series, name, reference, bins, vocabulary_cap, vocabulary, scratch)
+    if kind == "identifier":
+        return _profile_identifier(series, name, max_categories)
     grid = (
         reference.numeric.grid
         if reference is not None and reference.numeric is not None and reference.numeric.n
@@ -897,6 +1337,17 @@ def profile_series(
             name, n, n - non_null, types, (dtype_name,), None, summary if non_null else None
         )
 
+    if (
+        kind == "categorical"
+        and not isinstance(dtype, pd.CategoricalDtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype))
+        and series.notna().any()
+    ):
+        raise ValueError(
+            f"column {name!r} is declared categorical but holds {dtype} values; "
+            "the categorical kind is for string columns (numbers are profiled as numbers)"
+        )
     if pd.api.types.is_bool_dtype(dtype):
         return categorical_column(series, "bool")
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
@@ -930,7 +1381,12 @@ def _datetime_seconds(series: pd.Series) -> FloatArray:
 _OBJECT_NUMERIC = {"integer", "floating", "mixed-integer-float", "decimal"}
 
 
+_NESTED = (list, tuple, dict, set, frozenset, bytes, bytearray, memoryview, np.ndarray)
+
+
 def _classify(value: object) -> str:
+    if isinstance(value, _NESTED):
+        return "nested"
     if isinstance(value, (bool, np.bool_)):
         return "bool"
     if isinstance(value, (int, float, np.number)):
@@ -988,8 +1444,10 @@ def _profile_object(
         x = np.asarray(present[is_number], dtype=np.float64)
         integral = all(isinstance(v, (int, np.integer)) for v in present[is_number])
         numeric = NumericSummary.from_values(x, grid=grid, bins=bins, integral=integral)
+    is_nested = kinds == "nested"
+    nested = Counter(type(v).__name__ for v in present[is_nested]) if types["nested"] else {}
     categorical = None
-    rest = present[~is_number]
+    rest = present[~is_number & ~is_nested]
     if rest.size:
         text = pd.Series([v if isinstance(v, str) else str(v) for v in rest], dtype=object)
         vc = text.value_counts(sort=True)
@@ -1007,4 +1465,119 @@ def _profile_object(
         (str(series.dtype),),
         numeric,
         categorical,
+        nested=dict(nested),
+    )
+
+
+def _present_values(series: pd.Series) -> tuple[npt.NDArray[np.object_], int]:
+    """The non-null values of a column as an object array, and the number of nulls."""
+    import pandas as pd
+
+    values = series.to_numpy(dtype=object)
+    null = pd.isna(values)
+    n_null = int(np.count_nonzero(null))
+    return (values[~null] if n_null else values), n_null
+
+
+def _split_types(
+    present: npt.NDArray[np.object_],
+) -> tuple[dict[str, int], npt.NDArray[np.object_], dict[str, int]]:
+    """Type counts of the values, the ``str`` values among them, and nested type names."""
+    import pandas as pd
+
+    inferred = pd.api.types.infer_dtype(present, skipna=False) if present.size else "empty"
+    if inferred == "string":
+        return {"string": int(present.size)}, present, {}
+    if inferred == "empty":
+        return {}, present, {}
+    kinds = np.array([_classify(v) for v in present], dtype=object)
+    types = {t: int(np.count_nonzero(kinds == t)) for t in TYPES}
+    strings = present[kinds == "string"]
+    is_nested = kinds == "nested"
+    nested = Counter(type(v).__name__ for v in present[is_nested]) if types["nested"] else {}
+    return {t: c for t, c in types.items() if c}, strings, dict(nested)
+
+
+def _profile_text(
+    series: pd.Series,
+    name: str,
+    reference: ColumnProfile | None,
+    bins: int,
+    cap: int,
+    vocabulary: tuple[frozenset[str], str] | None,
+    scratch: Scratch | None,
+) -> ColumnProfile:
+    """A text column: the :class:`TextSummary` of its ``str`` values (other values only counted
+    by type, so a text column that receives numbers is reported as mixed)."""
+    present, n_null = _present_values(series)
+    types, strings, nested = _split_types(present)
+    ref_text = reference.text if reference is not None else None
+    summary = TextSummary.from_texts(
+        strings, reference=ref_text, vocabulary=vocabulary, bins=bins, cap=cap, scratch=scratch
+    )
+    return ColumnProfile(
+        name,
+        len(series),
+        n_null,
+        types,
+        (str(series.dtype),),
+        text=summary,
+        nested=nested,
+    )
+
+
+def _whole_or_float_hashes(x: FloatArray) -> npt.NDArray[np.uint64]:
+    import pandas as pd
+
+    if (
+        x.size
+        and np.all(np.isfinite(x))
+        and np.all(x == np.floor(x))
+        and np.all(np.abs(x) < 2.0**63)
+    ):
+        return pd.util.hash_array(x.astype(np.int64))
+    return pd.util.hash_array(x)
+
+
+def _profile_identifier(series: pd.Series, name: str, cap: int) -> ColumnProfile:
+    """An identifier column: null count, value types and a hash sample (never the values).
+
+    Whole numbers hash as integers whatever their dtype (an id read as float in a chunk with
+    nulls hashes as in a chunk without); anything else hashes as its text.
+    """
+    import pandas as pd
+
+    dtype = series.dtype
+    n = len(series)
+    nested: dict[str, int] = {}
+    if pd.api.types.is_integer_dtype(dtype):
+        present = series.dropna().to_numpy(dtype=np.int64)
+        hashes = pd.util.hash_array(present)
+        types = {"number": int(present.size)} if present.size else {}
+    elif pd.api.types.is_float_dtype(dtype):
+        x = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = x[~np.isnan(x)]
+        hashes = _whole_or_float_hashes(x)
+        types = {"number": int(x.size)} if x.size else {}
+    else:
+        values, _ = _present_values(series)
+        types, _, nested = _split_types(values)
+        if nested:
+            values = values[np.array([not isinstance(v, _NESTED) for v in values], dtype=bool)]
+        if set(types) <= {"number"} and values.size:
+            hashes = _whole_or_float_hashes(np.asarray(values, dtype=np.float64))
+        else:
+            if set(types) != {"string"}:
+                values = np.array(
+                    [v if isinstance(v, str) else str(v) for v in values], dtype=object
+                )
+            hashes = pd.util.hash_array(values, categorize=False)
+    return ColumnProfile(
+        name,
+        n,
+        n - int(hashes.size) - sum(nested.values()),
+        types,
+        (str(dtype),),
+        identifier=HashSample.from_hashes(hashes, cap=cap),
+        nested=nested,
     )

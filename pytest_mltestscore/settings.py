@@ -198,7 +198,18 @@ class TableReader:
         return TableReader(self.file, f"{self.prefix}.{key}", value)
 
 
-MODEL_KEYS = ["load", "path", "trusted", "predict", "version", "created", "optional"]
+MODEL_KEYS = [
+    "load",
+    "path",
+    "trusted",
+    "predict",
+    "version",
+    "created",
+    "optional",
+    "transform",
+    "transform_path",
+    "inputs",
+]
 # A model behind an HTTP endpoint (pytest_mltestscore.endpoints): url + protocol, and the
 # client's manners towards a production service.
 ENDPOINT_KEYS = [
@@ -236,8 +247,11 @@ DATASET_KEYS = [
     "scheduler",
     "master",
     "optional",
+    "kinds",
+    "vocabulary_cap",
 ]
 ENGINES = ("local", "dask", "spark")  # "local": the single-process streaming engine
+COLUMN_KINDS = ("categorical", "text", "identifier")  # kinds a dataset's config may declare
 FORMATS = ("csv", "parquet", "jsonl")
 
 
@@ -253,6 +267,14 @@ class ModelSpec:
     created: dt.datetime | None = None
     optional: bool = False  # may be absent: its checks are then not judged, with the reason
     endpoint: EndpointSpec | None = None  # a model called where it is deployed (url = ...)
+    transform: str | None = None  # "pkg.module:callable": raw frame in, model inputs out
+    transform_path: Path | None = None  # a fitted transformer file
+    inputs: tuple[str, ...] | None = None  # the raw columns the transform reads
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the model's inputs are prepared by a transform kept apart from it."""
+        return self.transform is not None or self.transform_path is not None
 
 
 @dataclass(frozen=True)
@@ -300,6 +322,8 @@ class DatasetSpec:
     scheduler: str | None = None
     master: str | None = None
     optional: bool = False  # may be absent (serving data not yet arrived): checks not judged
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    vocabulary_cap: int = 10_000
 
     @property
     def role_columns(self) -> tuple[str, ...]:
@@ -388,6 +412,13 @@ def _endpoint(sub: TableReader, url: str) -> EndpointSpec:
     )
 
 
+def _check_import_path(sub: TableReader, key: str, value: str | None) -> None:
+    if value is not None and (
+        value.count(":") != 1 or value.startswith(":") or value.endswith(":")
+    ):
+        raise sub.fail(key, "an import path 'package.module:callable'", value)
+
+
 def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
     models = {}
     for name, sub in reader.tables().items():
@@ -409,10 +440,20 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
                     f"{sub.where(extra[0])}: only a model given by url (a deployed model) "
                     f"takes {extra[0]}"
                 )
-        if load is not None and (
-            load.count(":") != 1 or load.startswith(":") or load.endswith(":")
-        ):
-            raise sub.fail("load", "an import path 'package.module:callable'", load)
+        _check_import_path(sub, "load", load)
+        transform, transform_path = sub.string("transform"), sub.string("transform_path")
+        if transform is not None and transform_path is not None:
+            raise ConfigError(
+                f"{sub.where('transform')}: give at most one of 'transform' (an import path of "
+                "the serving preprocessing) or 'transform_path' (a fitted transformer file)"
+            )
+        _check_import_path(sub, "transform", transform)
+        inputs = sub.strings("inputs")
+        if inputs is not None and transform is None and transform_path is None:
+            raise ConfigError(
+                f"{sub.where('inputs')}: names the raw columns a transform reads; give "
+                "'transform' or 'transform_path' too"
+            )
         models[name] = ModelSpec(
             name=name,
             key=sub.prefix,
@@ -424,8 +465,25 @@ def parse_models(reader: TableReader, root: Path) -> dict[str, ModelSpec]:
             created=sub.when("created"),
             optional=bool(sub.boolean("optional")),
             endpoint=endpoint,
+            transform=transform,
+            transform_path=None if transform_path is None else root / transform_path,
+            inputs=inputs,
         )
     return models
+
+
+def _kinds(sub: TableReader) -> dict[str, str]:
+    """``kinds = { column = "text" }``: column kinds that override inference."""
+    raw = sub.table.get("kinds", {})
+    if not isinstance(raw, dict):
+        raise sub.fail("kinds", 'a table such as { review = "text" }', raw)
+    for column, kind in raw.items():
+        if kind not in COLUMN_KINDS:
+            raise ConfigError(
+                f"{sub.where('kinds')}: column {column!r}: expected one of "
+                f"{', '.join(COLUMN_KINDS)}, got {_type_name(kind)}"
+            )
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
@@ -482,6 +540,8 @@ def parse_datasets(reader: TableReader) -> dict[str, DatasetSpec]:
             scheduler=scheduler,
             master=master,
             optional=bool(sub.boolean("optional")),
+            kinds=_kinds(sub),
+            vocabulary_cap=sub.integer("vocabulary_cap", 100) or 10_000,
         )
         overlap = set(features or ()) & set(spec.role_columns)
         if overlap:

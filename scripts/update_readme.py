@@ -41,13 +41,14 @@ def checks_table() -> str:
     from pytest_mltestscore.registry import all_checks
 
     lines = [
-        "| item | built-in check | what it verifies | needs | parameters (`[tool.mltestscore.checks.ID]`) |",
-        "|---|---|---|---|---|",
+        "| item | built-in check | what it verifies | column kinds judged | needs | parameters (`[tool.mltestscore.checks.ID]`) |",
+        "|---|---|---|---|---|---|",
     ]
     for check in all_checks():
         params = ", ".join(f"`{p.name}`" for p in check.params) or "-"
         lines.append(
-            f"| `{check.rubric_id}` | `{check.name}` | {check.summary} | {check.needs_text()} | {params} |"
+            f"| `{check.rubric_id}` | `{check.name}` | {check.summary} | {check.kinds or '-'} | "
+            f"{check.needs_text()} | {params} |"
         )
     return "\n".join(lines)
 

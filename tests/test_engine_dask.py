@@ -25,11 +25,13 @@ distributed = pytest.importorskip("distributed", reason="the Dask engine needs t
 from _partitioned import (  # noqa: E402
     FEATURES,
     ROWS,
+    TEXT_KINDS,
     assert_same_profile,
     make_frame,
     split_moments,
     uneven_sizes,
     write_partitions,
+    write_tweet_partitions,
 )
 
 from pytest_mltestscore.checks.data.schema import infer_schema, validate  # noqa: E402
@@ -400,3 +402,46 @@ def test_worker_killed_every_time_fails_loudly(
     # which of the partitions in flight is reported depends on scheduling: any file is named
     with pytest.raises(EngineError, match=r"workers died while profiling .*part-\d+\.parquet"):
         profile_dask(datasets[7], scheduler=client)
+
+
+# --------------------------------------------------------------------------------------------
+# Text and identifier columns
+
+
+@pytest.fixture(scope="module")
+def tweet_parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tweet_partitions(tmp_path_factory.mktemp("tweets") / "parts")
+
+
+def test_text_profiles_equal_single_process_under_the_cap(
+    tweet_parts: Path, scheduler: Any
+) -> None:
+    options = {"kinds": TEXT_KINDS, "vocabulary_cap": 100_000, "max_categories": 50_000}
+    single = profile_chunks(iter_chunks(tweet_parts, chunk_rows=3_000), **options)
+    got = profile_dask(tweet_parts, scheduler=scheduler, split_every=2, **options)
+    assert_same_profile(got, single)
+    text = got["text"].text
+    assert text is not None and text.vocabulary.exact and not text.sample.truncated
+    assert got["tweet_id"].identifier is not None and not got["tweet_id"].identifier.truncated
+    # served data profiled against it: out-of-vocabulary counts travel and merge too
+    serving = profile_dask(tweet_parts, reference=got, scheduler=scheduler, **options)
+    assert_same_profile(
+        serving, profile_chunks(iter_chunks(tweet_parts, chunk_rows=5_000), got, **options)
+    )
+    assert serving["text"].text.oov == 0
+
+
+def test_text_profiles_over_the_cap_stay_within_the_bound(tweet_parts: Path) -> None:
+    from collections import Counter
+
+    real = Counter(t for text in pd.read_parquet(tweet_parts)["text"] for t in text.split())
+    got = profile_dask(tweet_parts, kinds=TEXT_KINDS, vocabulary_cap=1_000, split_every=2)
+    vocab = got["text"].text.vocabulary
+    assert not vocab.exact and vocab.total == sum(real.values())
+    for token, count in real.items():
+        held = vocab.counts.get(token, 0)
+        assert held <= count <= held + vocab.error_bound
+    # the hash samples merge exactly in any order, capped or not
+    single = profile_chunks(iter_chunks(tweet_parts), kinds=TEXT_KINDS, vocabulary_cap=1_000)
+    assert got["text"].text.sample.counts == single["text"].text.sample.counts
+    assert got["tweet_id"].identifier.counts == single["tweet_id"].identifier.counts

@@ -24,11 +24,14 @@ import pytest
 from _partitioned import (
     FEATURES,
     ROWS,
+    TEXT_KINDS,
     assert_same_profile,
     make_frame,
     split_moments,
+    tweet_frame,
     uneven_sizes,
     write_partitions,
+    write_tweet_partitions,
 )
 from _servers import require_spark
 
@@ -40,7 +43,7 @@ from pytest_mltestscore.engines.spark import (
     profile_spark_dataframe,
     spark_session,
 )
-from pytest_mltestscore.profiles import DatasetProfile, profile_chunks
+from pytest_mltestscore.profiles import DatasetProfile, profile_chunks, profile_frame
 from pytest_mltestscore.readers import ReaderError, iter_chunks
 
 require_spark()  # skips with the install command; fails under MLTESTSCORE_REQUIRE_EXTRAS=1
@@ -327,3 +330,24 @@ def test_quantiles_within_their_bound(
         lo, hi = num.quantile_bounds(levels)
         exact = np.quantile(values, levels, method="inverted_cdf")
         assert np.all(lo <= exact) and np.all(exact <= hi), name
+
+
+# --------------------------------------------------------------------------------------------
+# Text and identifier columns
+
+
+def test_text_profiles_equal_single_process(spark: Any, tmp_path: Path) -> None:
+    parts = write_tweet_partitions(tmp_path / "tweets")
+    options = {"kinds": TEXT_KINDS, "vocabulary_cap": 100_000, "max_categories": 50_000}
+    single = profile_chunks(iter_chunks(parts, chunk_rows=4_000), **options)
+    got = profile_spark(parts, split_every=2, spark=spark, **options)
+    assert_same_profile(got, single)
+    assert got["text"].kind == "text" and got["tweet_id"].kind == "identifier"
+    assert got["text"].text.vocabulary.exact
+    # and from a Spark DataFrame, batch by batch (against the frame it was made from, as the
+    # strings Arrow gives back: the files above hold an empty partition, read as object)
+    tweets = tweet_frame()
+    frame = spark.createDataFrame(tweets).repartition(3)
+    assert_same_profile(
+        profile_spark_dataframe(frame, **options), profile_frame(tweets.astype(str), **options)
+    )

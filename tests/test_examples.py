@@ -30,7 +30,7 @@ EXAMPLES = REPO / "examples"
 TIMEOUT = 900
 
 # Settings of the calling session that must not leak into an example's own run.
-_DROPPED_ENV = ("PYTEST_", "MLTESTSCORE_", "PENGUINS_", "COV_CORE_")
+_DROPPED_ENV = ("PYTEST_", "MLTESTSCORE_", "PENGUINS_", "TWEETS_", "COV_CORE_")
 
 
 @dataclass
@@ -115,6 +115,8 @@ class Runs:
             report = self.tmp / f"{example}-{day or 'run'}.json"
             if day == "bad":  # from inside the example directory, the other way to invoke it
                 self.started[name] = Run(example, report, inside=True, env={"PENGUINS_DAY": "bad"})
+            elif example == "tweet_source" and day:
+                self.started[name] = Run(example, report, env={"TWEETS_DAY": day})
             else:
                 self.started[name] = Run(example, report)
         return self.started[name]
@@ -128,6 +130,9 @@ RUN_OF_TEST = {
     "test_penguins_good_day": "penguins good",
     "test_penguins_bad_day": "penguins bad",
     "test_diabetes": "diabetes_regression",
+    "test_tweets_clean_day": "tweet_source",
+    "test_tweets_other_period": "tweet_source later",
+    "test_tweets_truncated": "tweet_source truncated",
 }
 
 
@@ -161,14 +166,17 @@ def readme_statuses(example: str, header: str) -> dict[str, str]:
     return table
 
 
-def assert_config_is_the_examples(run: Finished, example: str) -> None:
+def assert_config_is_the_examples(run: Finished, example: str, gate: float | None = 3) -> None:
     """pytest took the example's directory as rootdir and its pyproject.toml as configfile."""
     rootdir = re.search(r"^rootdir: ([^,\n]+)", run.output, re.M)
     configfile = re.search(r"configfile: ([^,\s]+)", run.output)
     assert rootdir and configfile, run.output[:2000]
     assert Path(rootdir.group(1)) == EXAMPLES / example
     assert configfile.group(1) == "pyproject.toml"
-    assert "mltestscore: rubric breck2017, min score 3" in run.output
+    if gate is None:
+        assert re.search(r"^mltestscore: rubric breck2017 \(", run.output, re.M), run.output[:2000]
+    else:
+        assert f"mltestscore: rubric breck2017, min score {gate:g}" in run.output
 
 
 def outcomes(run: Finished) -> dict[str, str]:
@@ -331,3 +339,92 @@ def test_diabetes_matches_its_readme(runs):
     run = runs["diabetes_regression"].result()
     documented = readme_statuses("diabetes_regression", "| item | status | source |")
     assert documented == {item: data["status"] for item, data in run.items().items()}
+
+
+# -- tweet_source ---------------------------------------------------------------------------------
+TWEETS_MISSING = {
+    "data-4",
+    "data-6",
+    "data-7",
+    "model-1",
+    "model-2",
+    "model-3",
+    "model-4",
+    "model-6",
+    "model-7",
+    "infra-1",
+    "infra-3",
+    "infra-5",
+    "infra-6",
+    "infra-7",
+    "monitor-1",
+    "monitor-6",
+}
+
+
+def test_tweets_clean_day_passes_every_text_check(runs):
+    run = runs["tweet_source"].result()
+    check_scorecard(
+        run,
+        {
+            "returncode": 0,
+            "score": 1.0,
+            "passed": None,
+            "sections": {"data": 4.0, "model": 1.0, "infra": 2.0, "monitor": 5.0},
+            "failing": set(),
+            "stale": set(),
+            "manual": set(),
+            "missing": TWEETS_MISSING,
+        },
+    )
+    assert_config_is_the_examples(run, "tweet_source", gate=None)
+    assert set(outcomes(run).values()) <= {"passed", "skipped"}
+    for item, check in [
+        ("data-1", "schema"),
+        ("data-2", "features-beneficial"),
+        ("data-3", "feature-cost"),
+        ("monitor-2", "serving-invariants"),
+        ("monitor-3", "training-serving-skew"),
+    ]:
+        assert run.items()[item]["tests"] == [
+            {"nodeid": f"mltestscore::{item}::{check}", "outcome": "passed"}
+        ]
+
+
+def test_tweets_clean_day_matches_its_readme(runs):
+    run = runs["tweet_source"].result()
+    documented = readme_statuses("tweet_source", "| item | status | source |")
+    assert documented == {item: data["status"] for item, data in run.items().items()}
+
+
+def _failing_builtin(run: Finished) -> set[str]:
+    return {n.split("::")[1] for n, o in outcomes(run).items() if o in ("failed", "error")}
+
+
+def test_tweets_other_period_is_caught_on_the_text_column(runs):
+    run = runs["tweet_source later"].result()
+    failing = {"monitor-2", "monitor-3", "monitor-7"}
+    assert run.returncode == 1, run.output[-6000:]
+    assert run.statuses("failing") == _failing_builtin(run) == failing
+    assert readme_statuses("tweet_source", "| item (another period) |") == {
+        item: "failing" for item in failing
+    }
+    out = run.output
+    assert re.search(r"text\s+length out of range \(characters\)\s+\[12, 155\] characters", out)
+    assert re.search(r"1 of 1 columns drifted \(text\)", out)
+    assert re.search(r"text\s+JS distance\s+[\d.]+\s+[\d.]+\s+DRIFT\s+moved most: '", out)
+    assert "accuracy regressed on overall" in out
+
+
+def test_tweets_truncated_text_is_caught_on_the_text_column(runs):
+    run = runs["tweet_source truncated"].result()
+    failing = {"monitor-3", "monitor-7"}
+    assert run.returncode == 1, run.output[-6000:]
+    assert run.statuses("failing") == _failing_builtin(run) == failing
+    assert run.items()["monitor-2"]["status"] == "automated"  # each text is still valid
+    assert readme_statuses("tweet_source", "| item (truncated text) |") == {
+        item: "failing" for item in failing
+    }
+    out = run.output
+    assert re.search(r"text\s+W1/sd, characters per text\s+[\d.]+\s+[\d.]+\s+DRIFT", out)
+    assert re.search(r"text\s+W1/sd, tokens per text\s+[\d.]+\s+[\d.]+\s+DRIFT", out)

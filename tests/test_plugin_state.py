@@ -381,7 +381,9 @@ def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
     assert [(t["nodeid"], t["outcome"]) for t in items["data-7"]["tests"]] == [
         ("mltestscore::data-7::feature-coverage", "skipped")
     ]
-    assert "not judged: a partial run (1 test(s) deselected" in items["data-7"]["tests"][0]["message"]
+    assert (
+        "not judged: a partial run (1 test(s) deselected" in items["data-7"]["tests"][0]["message"]
+    )
     # a session stopped at its first failure is partial too
     pytester.makepyfile(test_e="def test_early(): assert False\n")
     stopped = pytester.runpytest_subprocess(

@@ -244,7 +244,7 @@ def test_hand_edits_take_effect(samples) -> None:
             "feature 'normal': unknown key 'rnage'; did you mean 'range'?",
         ),
         (
-            lambda d: d["features"]["cat3"].update(kind="text"),
+            lambda d: d["features"]["cat3"].update(kind="free text"),
             "feature 'cat3': key 'kind': expected one of",
         ),
         (

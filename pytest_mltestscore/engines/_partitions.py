@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..profiles import DatasetProfile, _check_settings, profile_chunks
+from ..profiles import DatasetProfile, _check_settings, check_kinds, profile_chunks
 from ..readers import DEFAULT_CHUNK_ROWS, FORMATS, ReaderError, detect_format
+from ..sketches import DEFAULT_VOCABULARY_CAP
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +32,20 @@ class Settings:
     chunk_rows: int
     bins: int
     max_categories: int
+    kinds: tuple[tuple[str, str], ...] = ()
+    vocabularies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP
+
+    def profile_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``profile_chunks`` these settings fix."""
+        return {
+            "columns": self.columns,
+            "bins": self.bins,
+            "max_categories": self.max_categories,
+            "kinds": dict(self.kinds),
+            "vocabularies": dict(self.vocabularies),
+            "vocabulary_cap": self.vocabulary_cap,
+        }
 
 
 def settings(
@@ -40,9 +55,15 @@ def settings(
     max_categories: int,
     fmt: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Sequence[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> Settings:
     """Checked task settings (a ``ValueError`` names the bad argument)."""
-    _check_settings(bins, max_categories)  # on the driver: fail before a cluster is involved
+    # on the driver: fail before a cluster is involved
+    _check_settings(bins, max_categories, vocabulary_cap)
+    declared = check_kinds(kinds)
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
@@ -54,6 +75,9 @@ def settings(
         chunk_rows,
         bins,
         max_categories,
+        tuple(sorted(declared.items())),
+        tuple(sorted((str(c), tuple(v)) for c, v in (vocabularies or {}).items())),
+        vocabulary_cap,
     )
 
 
@@ -127,13 +151,7 @@ def profile_partition(
 ) -> dict[str, Any]:
     """Task: the profile of one partition, as a JSON-safe dict."""
     try:
-        profile = profile_chunks(
-            partition_chunks(part, s),
-            reference,
-            columns=s.columns,
-            bins=s.bins,
-            max_categories=s.max_categories,
-        )
+        profile = profile_chunks(partition_chunks(part, s), reference, **s.profile_options())
     except ReaderError:
         raise
     except ValueError as exc:
@@ -148,9 +166,7 @@ def profile_frames(
     return profile_chunks(
         (df.drop(columns=[c for c in s.drop if c in df.columns]) for df in frames),
         reference,
-        columns=s.columns,
-        bins=s.bins,
-        max_categories=s.max_categories,
+        **s.profile_options(),
     )
 
 

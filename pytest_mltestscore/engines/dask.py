@@ -36,6 +36,7 @@ from typing import Any
 
 from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile
 from ..readers import DEFAULT_CHUNK_ROWS, resolve_paths
+from ..sketches import DEFAULT_VOCABULARY_CAP
 from ._partitions import (
     Settings,
     check_merge,
@@ -146,6 +147,9 @@ def profile_dask(
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     timeout: float | None = None,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Sequence[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> DatasetProfile:
     """Profile a partitioned dataset on Dask; equal to ``profile_chunks(iter_chunks(paths))``.
 
@@ -156,10 +160,21 @@ def profile_dask(
     ``scheduler``: None for Dask's current scheduler (the active ``distributed.Client`` if there
     is one, else threads), a name in :data:`LOCAL_SCHEDULERS`, a ``distributed.Client``, or a
     scheduler address (``tcp://host:8786``) to connect to for this call.
-    ``reference``, ``bins`` and ``max_categories`` mean what they mean for ``profile_chunks``.
+    ``reference``, ``bins``, ``max_categories``, ``kinds``, ``vocabularies`` and
+    ``vocabulary_cap`` mean what they mean for ``profile_chunks``.
     """
     _check_common(reference, scheduler, split_every, connect_timeout, timeout)
-    settings = checked_settings(columns, drop, bins, max_categories, fmt, chunk_rows)
+    settings = checked_settings(
+        columns,
+        drop,
+        bins,
+        max_categories,
+        fmt,
+        chunk_rows,
+        kinds=kinds,
+        vocabularies=vocabularies,
+        vocabulary_cap=vocabulary_cap,
+    )
     _import_dask()
     files = [f.resolve() for f in resolve_paths(paths, root)]
     parts = partitions(files, fmt, split_row_groups)
@@ -186,6 +201,9 @@ def profile_dask_dataframe(
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     timeout: float | None = None,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Sequence[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> DatasetProfile:
     """Profile a ``dask.dataframe.DataFrame`` partition by partition (data on any storage).
 
@@ -199,7 +217,15 @@ def profile_dask_dataframe(
 
     if not isinstance(df, dd.DataFrame):
         raise ValueError(f"df must be a dask.dataframe.DataFrame, got {type(df).__name__}")
-    settings = checked_settings(columns, drop, bins, max_categories)
+    settings = checked_settings(
+        columns,
+        drop,
+        bins,
+        max_categories,
+        kinds=kinds,
+        vocabularies=vocabularies,
+        vocabulary_cap=vocabulary_cap,
+    )
     if settings.columns is not None:
         df = df[[c for c in settings.columns if c in df.columns]]
     if settings.drop:

@@ -41,13 +41,14 @@ import socket
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..profiles import DEFAULT_BINS, DEFAULT_MAX_CATEGORIES, DatasetProfile
 from ..readers import DEFAULT_CHUNK_ROWS, ReaderError, resolve_paths
+from ..sketches import DEFAULT_VOCABULARY_CAP
 from ._partitions import (
     Partition,
     Settings,
@@ -317,6 +318,9 @@ def profile_spark(
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Sequence[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> DatasetProfile:
     """Profile a partitioned dataset on Spark; equal to ``profile_chunks(iter_chunks(paths))``.
 
@@ -324,9 +328,21 @@ def profile_spark(
     what they mean for :func:`~pytest_mltestscore.engines.dask.profile_dask`. ``spark``: a
     SparkSession to use; ``master``: the master of the session to start when none is active
     (``local[2]``, ``spark://host:7077``, ``yarn``, ...); give at most one of them.
+    ``kinds``, ``vocabularies`` and ``vocabulary_cap`` mean what they mean for
+    ``profile_chunks``.
     """
     check_merge(reference, split_every)
-    settings = checked_settings(columns, drop, bins, max_categories, fmt, chunk_rows)
+    settings = checked_settings(
+        columns,
+        drop,
+        bins,
+        max_categories,
+        fmt,
+        chunk_rows,
+        kinds=kinds,
+        vocabularies=vocabularies,
+        vocabulary_cap=vocabulary_cap,
+    )
     _import_pyspark()
     files = [f.resolve() for f in resolve_paths(paths, root)]
     parts = partitions(files, fmt, split_row_groups)
@@ -356,6 +372,9 @@ def profile_spark_dataframe(
     split_every: int = DEFAULT_SPLIT_EVERY,
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    kinds: Mapping[str, str] | None = None,
+    vocabularies: Mapping[str, Sequence[str]] | None = None,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> DatasetProfile:
     """Profile a Spark DataFrame partition by partition with ``mapInPandas``.
 
@@ -369,7 +388,15 @@ def profile_spark_dataframe(
 
     if not isinstance(df, DataFrame):
         raise ValueError(f"df must be a pyspark.sql.DataFrame, got {type(df).__name__}")
-    settings = checked_settings(columns, drop, bins, max_categories)
+    settings = checked_settings(
+        columns,
+        drop,
+        bins,
+        max_categories,
+        kinds=kinds,
+        vocabularies=vocabularies,
+        vocabulary_cap=vocabulary_cap,
+    )
     if settings.columns is not None:
         missing = [c for c in settings.columns if c not in df.columns]
         if missing:
@@ -402,9 +429,7 @@ def _empty_profile(df: Any, reference: DatasetProfile | None, s: Settings) -> di
         # pyspark's own conversion warns under pandas 3 (deprecated keywords it passes)
         warnings.simplefilter("ignore")
         empty = df.limit(0).toPandas()
-    return profile_chunks(
-        [empty], reference, columns=s.columns, bins=s.bins, max_categories=s.max_categories
-    ).to_dict()
+    return profile_chunks([empty], reference, **s.profile_options()).to_dict()
 
 
 def _collect(rdd: Any, count: int, split_every: int, context: Any) -> dict[str, Any] | None:

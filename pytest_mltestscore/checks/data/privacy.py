@@ -685,4 +685,5 @@ PRIVACY = BuiltinCheck(
             "file of ids (one per line) that must not be in the training data",
         ),
     ),
+    kinds="string columns: categorical, text, identifier",
 )

@@ -30,14 +30,26 @@ from ...assets import AssetError, Assets
 from ...builtin import BuiltinCheck, CheckContext, Freeze, Param, dataset
 from ...options import ML_SCORE_FREEZE_SCHEMA
 from ...profile_figures import column_figures
-from ...profiles import ColumnProfile, DatasetProfile
+from ...profiles import KINDS, ColumnProfile, DatasetProfile, NumericSummary, TextSummary
 from ...report import write_text_atomic
 from ...result import CheckResult, NotJudged, Table, Verdict, library_check
 
 SCHEMA_FORMAT = "mltestscore-schema"
 SCHEMA_VERSION = 1
 
-SCHEMA_KINDS = ("numeric", "categorical", "bool", "datetime", "empty")
+SCHEMA_KINDS = tuple(k for k in KINDS if k != "mixed")
+"""Kinds a schema feature may have: every column kind but ``mixed`` (a finding, not a kind)."""
+PROFILED_KINDS = ("text", "identifier")
+"""Kinds whose profile is not set by the dtype: the schema's word is passed to the profiler."""
+
+TEXT_MIN_TOKENS = 3
+"""Kind inference: a text value holds at least this many tokens..."""
+TEXT_MIN_SHARE = 0.5
+"""...in at least this share of the values..."""
+TEXT_MIN_DISTINCT = 0.5
+"""...and at least this share of the values are distinct (few repeat)."""
+KIND_MIN_VALUES = 30
+"""Fewer non-null values than this: a string column stays categorical (too few to tell)."""
 
 QUANTILE_LEVELS = (0.0, 0.001, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999, 1.0)
 """Quantiles of each numeric feature recorded in the schema (information for readers)."""
@@ -83,6 +95,22 @@ _FEATURE_KEYS: dict[str, tuple[str, ...]] = {
         "frequencies",
     ),
     "datetime": ("kind", "nullable", "max_null_rate", "values", "first", "last"),
+    "text": (
+        "kind",
+        "nullable",
+        "max_null_rate",
+        "values",
+        "empty_share",
+        "length_range",
+        "expected_outside_length",
+        "tokens_range",
+        "expected_outside_tokens",
+        "non_ascii_share",
+        "expected_oov_share",
+        "vocabulary",
+    ),
+    "identifier": ("kind", "nullable", "max_null_rate", "values", "duplicate_share"),
+    "unsupported": ("kind", "nullable", "max_null_rate", "values", "reason"),
     "empty": ("kind", "nullable", "max_null_rate", "values"),
 }
 _FEATURE_KEYS["bool"] = _FEATURE_KEYS["categorical"]
@@ -114,6 +142,16 @@ class FeatureSchema:
     frequencies: Mapping[str, float] | None = None
     first: str | None = None
     last: str | None = None
+    empty_share: float | None = None
+    length_range: tuple[float, float] | None = None
+    expected_outside_length: float = 0.0
+    tokens_range: tuple[float, float] | None = None
+    expected_outside_tokens: float = 0.0
+    non_ascii_share: float | None = None
+    expected_oov_share: float | None = None
+    vocabulary: tuple[str, ...] | None = None
+    duplicate_share: float | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         full: dict[str, Any] = {
@@ -132,6 +170,16 @@ class FeatureSchema:
             "frequencies": dict(self.frequencies) if self.frequencies is not None else None,
             "first": self.first,
             "last": self.last,
+            "empty_share": self.empty_share,
+            "length_range": _pair(self.length_range),
+            "expected_outside_length": self.expected_outside_length,
+            "tokens_range": _pair(self.tokens_range),
+            "expected_outside_tokens": self.expected_outside_tokens,
+            "non_ascii_share": self.non_ascii_share,
+            "expected_oov_share": self.expected_oov_share,
+            "vocabulary": list(self.vocabulary) if self.vocabulary is not None else None,
+            "duplicate_share": self.duplicate_share,
+            "reason": self.reason,
         }
         keys = _FEATURE_KEYS[self.kind]
         return {k: full[k] for k in keys if full[k] is not None or k == "categories"}
@@ -215,12 +263,35 @@ class Schema:
 # JSON rendering and parsing
 
 
-def _render(value: Any, indent: int) -> str:
+def _pair(value: tuple[float, float] | None) -> list[float] | None:
+    return list(value) if value is not None else None
+
+
+def _render(value: Any, indent: int, key: str = "") -> str:
     pad = "  " * (indent + 1)
     if isinstance(value, dict) and value and indent < 3:
-        items = [f"{pad}{json.dumps(k)}: {_render(v, indent + 1)}" for k, v in value.items()]
+        items = [
+            f"{pad}{json.dumps(k)}: {_render(v, indent + 1, str(k))}" for k, v in value.items()
+        ]
         return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if key == "vocabulary" and isinstance(value, list) and value:
+        return _wrapped(value, indent)
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _wrapped(values: list[Any], indent: int, width: int = 100) -> str:
+    """A long list, a few items per line (a vocabulary of thousands of tokens stays readable)."""
+    pad = "  " * (indent + 1)
+    lines: list[str] = []
+    line = ""
+    for item in values:
+        text = json.dumps(item, ensure_ascii=False)
+        if line and len(pad) + len(line) + len(text) + 2 > width:
+            lines.append(pad + line.rstrip())
+            line = ""
+        line += text + ", "
+    lines.append(pad + line.rstrip().rstrip(","))
+    return "[\n" + ",\n".join(ln.rstrip(",") for ln in lines) + "\n" + "  " * indent + "]"
 
 
 def _is_int(value: Any) -> bool:
@@ -278,6 +349,19 @@ def _parse_feature(name: str, spec: Any, where: str) -> FeatureSchema:
         return _parse_numeric(feature, spec, where)
     if kind in ("categorical", "bool"):
         return _parse_categorical(feature, spec, where)
+    if kind == "text":
+        return _parse_text(feature, spec, where)
+    if kind == "identifier":
+        dup = spec.get("duplicate_share")
+        return _replace(
+            feature,
+            duplicate_share=None if dup is None else _rate(spec, "duplicate_share", where),
+        )
+    if kind == "unsupported":
+        reason = spec.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError(f"{where}: key 'reason': expected a string, got {reason!r}")
+        return _replace(feature, reason=reason)
     if kind == "datetime":
         for key in ("first", "last"):
             if spec.get(key) is not None and not isinstance(spec[key], str):
@@ -322,6 +406,49 @@ def _parse_numeric(feature: FeatureSchema, spec: Mapping[str, Any], where: str) 
         expected_outside_range=_rate(spec, "expected_outside_range", where, 0.0),
         allow_inf=allow_inf,
         quantiles=quantiles,
+    )
+
+
+def _parse_range(spec: Mapping[str, Any], key: str, where: str) -> tuple[float, float] | None:
+    rng = spec.get(key)
+    if rng is None:
+        return None
+    if not (
+        isinstance(rng, list)
+        and len(rng) == 2
+        and all(_is_number(v) for v in rng)
+        and 0 <= rng[0] <= rng[1]
+    ):
+        raise ValueError(
+            f"{where}: key {key!r}: expected [low, high] with 0 <= low <= high, got {rng!r}"
+        )
+    return float(rng[0]), float(rng[1])
+
+
+def _parse_text(feature: FeatureSchema, spec: Mapping[str, Any], where: str) -> FeatureSchema:
+    vocab = spec.get("vocabulary")
+    if vocab is not None:
+        if not isinstance(vocab, list) or not all(isinstance(t, str) and t for t in vocab):
+            raise ValueError(
+                f"{where}: key 'vocabulary': expected a list of tokens (non-empty strings)"
+            )
+        if len(set(vocab)) != len(vocab):
+            dupes = sorted({t for t in vocab if vocab.count(t) > 1})[:5]
+            raise ValueError(f"{where}: key 'vocabulary': duplicate tokens {dupes}")
+
+    def rate(key: str) -> float | None:
+        return None if spec.get(key) is None else _rate(spec, key, where)
+
+    return _replace(
+        feature,
+        empty_share=rate("empty_share"),
+        length_range=_parse_range(spec, "length_range", where),
+        expected_outside_length=_rate(spec, "expected_outside_length", where, 0.0),
+        tokens_range=_parse_range(spec, "tokens_range", where),
+        expected_outside_tokens=_rate(spec, "expected_outside_tokens", where, 0.0),
+        non_ascii_share=rate("non_ascii_share"),
+        expected_oov_share=rate("expected_oov_share"),
+        vocabulary=tuple(vocab) if vocab is not None else None,
     )
 
 
@@ -408,17 +535,75 @@ def infer_schema(
     return Schema(features, profile.n_rows)
 
 
+def infer_kind(col: ColumnProfile) -> str:
+    """The kind of a column, by the rule the README states.
+
+    A column profiled as text or identifier keeps that kind, and a column whose values are not
+    strings keeps the kind of its values (numbers are numeric, even when unique: integer
+    identifiers are declared, or named as the dataset's ``id``). A string column with at least
+    :data:`KIND_MIN_VALUES` values is
+
+    * **text** when at least half of its values hold :data:`TEXT_MIN_TOKENS` or more tokens
+      and at least half of its values are distinct (few repeat);
+    * an **identifier** when every value is distinct and it is not text;
+    * **categorical** otherwise (short labels, even with many levels).
+
+    Read from the category counts of the profile (over the cap: from the kept values, with the
+    distinct count an upper bound).
+    """
+    kind = col.majority_kind
+    cat = col.categorical
+    if kind != "categorical" or cat is None or col.types.get("string", 0) < col.non_null / 2:
+        return kind
+    n = cat.n
+    if n < KIND_MIN_VALUES:
+        return "categorical"
+    kept = list(cat.counts.items())
+    weight = sum(c for _, c in kept)
+    several = sum(c for k, c in kept if len(k.split()) >= TEXT_MIN_TOKENS)
+    distinct_share = cat.distinct / n
+    if weight and several / weight >= TEXT_MIN_SHARE and distinct_share >= TEXT_MIN_DISTINCT:
+        return "text"
+    if cat.singletons >= n:
+        return "identifier"
+    return "categorical"
+
+
+def infer_kinds(
+    profile: DatasetProfile, declared: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Per column, the kind to profile it as: ``declared`` ones as given, text or identifier
+    where :func:`infer_kind` says so (other columns follow their dtype and are left out)."""
+    out = dict(declared or {})
+    for name, col in profile.columns.items():
+        if name not in out:
+            kind = infer_kind(col)
+            if kind in PROFILED_KINDS:
+                out[name] = kind
+    return out
+
+
+def _range_of(
+    num: NumericSummary, a: float, tol: float, floor: float | None = None
+) -> tuple[float, float, float]:
+    """``[q(a) - t*s, q(1-a) + t*s]`` rounded outwards, and the training share beyond it."""
+    q_lo, q_hi = (float(v) for v in num.quantile([a, 1 - a]))
+    margin = tol * (q_hi - q_lo)
+    lo = _round_out(q_lo - margin, up=False)
+    hi = _round_out(q_hi + margin, up=True)
+    if floor is not None:
+        lo = max(lo, floor)
+    outside = (num.count_below(lo) + num.count_above(hi)) / num.n
+    return lo, hi, outside
+
+
 def _infer_feature(col: ColumnProfile, a: float, tol: float, max_categories: int) -> FeatureSchema:
     kind = col.majority_kind
     null_rate = col.null_rate if col.count else 0.0
     base = FeatureSchema(col.name, kind, _short(null_rate), col.non_null, nullable=col.nulls > 0)
     if kind == "numeric" and col.numeric is not None and col.numeric.n:
         num = col.numeric
-        q_lo, q_hi = (float(v) for v in num.quantile([a, 1 - a]))
-        margin = tol * (q_hi - q_lo)
-        lo = _round_out(q_lo - margin, up=False)
-        hi = _round_out(q_hi + margin, up=True)
-        outside = (num.count_below(lo) + num.count_above(hi)) / num.n
+        lo, hi, outside = _range_of(num, a, tol)
         top = float(num.counts.max()) / num.n
         qs = num.quantile(list(QUANTILE_LEVELS))
         return _replace(
@@ -433,6 +618,14 @@ def _infer_feature(col: ColumnProfile, a: float, tol: float, max_categories: int
                 f"{p:g}": _short(float(q)) for p, q in zip(QUANTILE_LEVELS, qs, strict=True)
             },
         )
+    if kind == "text" and col.text is not None and col.text.n:
+        return _infer_text(base, col.text, a, tol)
+    if kind == "identifier" and col.identifier is not None and col.identifier.rows:
+        return _replace(
+            base, duplicate_share=_short(col.identifier.duplicate_share), values=col.identifier.rows
+        )
+    if kind == "unsupported":
+        return _replace(base, reason=unsupported_reason(col))
     if kind in ("categorical", "bool") and col.categorical is not None:
         cat = col.categorical
         n = cat.n
@@ -447,9 +640,43 @@ def _infer_feature(col: ColumnProfile, a: float, tol: float, max_categories: int
         )
     if kind == "datetime" and col.numeric is not None and col.numeric.n:
         return _replace(base, first=_iso(col.numeric.min), last=_iso(col.numeric.max))
-    if kind in ("numeric", "categorical", "bool", "datetime"):
+    if kind in ("numeric", "categorical", "bool", "datetime", "text", "identifier"):
         return _replace(base, kind="empty")
     return base
+
+
+def _whole_range(num: NumericSummary, a: float, tol: float) -> tuple[float, float, float]:
+    """A range of counts (characters, tokens): :func:`_range_of` widened to whole numbers."""
+    lo, hi, _ = _range_of(num, a, tol, floor=0.0)
+    lo, hi = float(math.floor(lo)), float(math.ceil(hi))
+    return lo, hi, (num.count_below(lo) + num.count_above(hi)) / num.n
+
+
+def _infer_text(base: FeatureSchema, text: TextSummary, a: float, tol: float) -> FeatureSchema:
+    """Text expectations: lengths, empty share, the vocabulary and its chance OOV share."""
+    chars_lo, chars_hi, chars_out = _whole_range(text.chars, a, tol)
+    tok_lo, tok_hi, tok_out = _whole_range(text.tokens, a, tol)
+    return _replace(
+        base,
+        values=text.n,
+        empty_share=_short(text.empty_share),
+        length_range=(chars_lo, chars_hi),
+        expected_outside_length=_short(chars_out),
+        tokens_range=(tok_lo, tok_hi),
+        expected_outside_tokens=_short(tok_out),
+        non_ascii_share=_short(text.non_ascii_share),
+        expected_oov_share=_short(text.split_half_oov()),
+        vocabulary=tuple(t for t, _ in text.vocabulary.top()),
+    )
+
+
+def unsupported_reason(col: ColumnProfile) -> str:
+    """Why no check reads a column: the types of its values."""
+    found = ", ".join(f"{n} {t}" for t, n in sorted(col.nested.items(), key=lambda kv: -kv[1]))
+    return (
+        f"its values are {found or 'nested or binary'}; no check reads lists, dicts, bytes or "
+        "arrays (store the features derived from them as columns to have them judged)"
+    )
 
 
 def _iso(seconds: float) -> str:
@@ -466,12 +693,16 @@ def _iso(seconds: float) -> str:
 class _Findings:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
+    unjudged: dict[str, str] = field(default_factory=dict)  # column -> why it was not judged
 
     def add(
         self, column: str, rule: str, expected: str, observed: str, rows: Any, examples: str
     ) -> None:
         self.rows.append((column, rule, expected, observed, rows, examples))
         self.columns.add(column)
+
+    def not_judged(self, column: str, why: str) -> None:
+        self.unjudged[column] = why
 
 
 def _pct(share: float) -> str:
@@ -554,24 +785,38 @@ def validate(
                     name, "extra column", "not in the schema", f"{col.kind} column", col.count, "-"
                 )
     n_bad = len(findings.rows)
-    verdict: Verdict = "fail" if n_bad else "pass"
+    unjudged = findings.unjudged
+    judged = [c for c in names if c not in unjudged]
+    verdict: Verdict = "fail" if n_bad else "pass" if judged else "skip"
+    left_out = (
+        f"; not judged: {', '.join(f'{c} ({why})' for c, why in unjudged.items())}"
+        if unjudged
+        else ""
+    )
     if n_bad:
         summary = (
             f"{n_bad} violation{'s' if n_bad != 1 else ''} in {len(findings.columns)} of "
-            f"{len(names)} columns over {profile.n_rows} rows ({method})"
+            f"{len(judged)} {'judged ' if unjudged else ''}columns over {profile.n_rows} rows "
+            f"({method}){left_out}"
+        )
+    elif judged:
+        summary = (
+            f"{len(judged)} columns, {profile.n_rows} rows satisfy the schema ({method}){left_out}"
         )
     else:
-        summary = f"{len(names)} columns, {profile.n_rows} rows satisfy the schema ({method})"
+        summary = f"no column could be judged{left_out}"
+    rows = [*findings.rows, *((c, "not judged", "-", why, "-", "-") for c, why in unjudged.items())]
     return CheckResult(
         check,
         verdict,
         summary,
-        Table(table_columns, tuple(findings.rows)),
+        Table(table_columns, tuple(rows)),
         rubric_id,
         {
             "violations": float(n_bad),
             "columns": float(len(names)),
             "columns_violating": float(len(findings.columns)),
+            "columns_not_judged": float(len(unjudged)),
             "rows": float(profile.n_rows),
         },
     )
@@ -604,7 +849,38 @@ def _validate_column(
                 "-",
             )
     kind = col.kind
+    if feature.kind == "unsupported":
+        findings.not_judged(name, feature.reason or unsupported_reason(col))
+        return
+    if kind == "unsupported" and feature.kind != "empty":
+        findings.add(
+            name,
+            "type change",
+            feature.kind,
+            f"unsupported values ({', '.join(f'{n} {t}' for t, n in col.nested.items())})",
+            col.non_null,
+            "-",
+        )
+        return
+    if kind in PROFILED_KINDS and feature.kind in ("categorical", "bool"):
+        findings.not_judged(
+            name,
+            f"profiled as {kind} (the config's kinds) but the schema says {feature.kind}: "
+            "freeze the schema again (pytest --ml-score-freeze-schema)",
+        )
+        return
+    if feature.kind in PROFILED_KINDS and kind in ("categorical", "empty") and col.non_null:
+        findings.not_judged(
+            name,
+            f"the schema says {feature.kind} but the column was profiled as {kind}: profile it "
+            f"with kinds={{{name!r}: {feature.kind!r}}}",
+        )
+        return
     if kind == "empty" or feature.kind == "empty":
+        return
+    if feature.kind == "identifier":
+        if col.identifier is not None:
+            _validate_identifier(col, feature, findings, sigmas, share_floor)
         return
     if kind == "mixed":
         parts = ", ".join(f"{c} {t}" for t, c in col.types.items() if c)
@@ -682,6 +958,111 @@ def _validate_column(
                 )
         if cat.n >= 2 and len(cat.counts) == 1 and not cat.other_rows:
             _constant(findings, name, feature, cat.n, repr(next(iter(cat.counts))))
+    if feature.kind == "text" and col.text is not None and col.text.n:
+        _validate_text(col.text, feature, findings, name, sigmas, share_floor)
+
+
+def _validate_identifier(
+    col: ColumnProfile,
+    feature: FeatureSchema,
+    findings: _Findings,
+    sigmas: float,
+    share_floor: float,
+) -> None:
+    """Identifiers: their null rate (checked above) and the share of repeated values."""
+    ids = col.identifier
+    assert ids is not None
+    if feature.duplicate_share is None or not ids.sampled_rows:
+        return
+    share = ids.duplicate_share
+    allowed = chance_allowance(
+        feature.duplicate_share, max(feature.values, 1), ids.sampled_rows, sigmas, share_floor
+    )
+    if share > allowed:
+        sample = f" (estimated on {ids.sampled_rows} rows)" if ids.truncated else ""
+        findings.add(
+            col.name,
+            "duplicate identifiers",
+            f"<= {_pct(allowed)} of rows repeat a value (training {_pct(feature.duplicate_share)})",
+            f"{_pct(share)} repeat a value{sample}",
+            round(share * ids.rows),
+            "-",
+        )
+
+
+def _validate_text(
+    text: TextSummary,
+    feature: FeatureSchema,
+    findings: _Findings,
+    name: str,
+    sigmas: float,
+    share_floor: float,
+) -> None:
+    """Texts: empty share, lengths beyond the training range, out-of-vocabulary tokens; each
+    judged against chance at these sizes (the text is the unit: tokens of one text move
+    together, so counting texts rather than tokens keeps the allowance honest)."""
+    m, n_train = text.n, max(feature.values, 1)
+    if feature.empty_share is not None:
+        share = text.empty_share
+        allowed = chance_allowance(feature.empty_share, n_train, m, sigmas, share_floor)
+        if share > allowed:
+            findings.add(
+                name,
+                "empty texts",
+                f"<= {_pct(allowed)} empty or whitespace only "
+                f"(training {_pct(feature.empty_share)})",
+                _pct(share),
+                text.empty,
+                "-",
+            )
+    for what, summary, rng, expected in (
+        ("characters", text.chars, feature.length_range, feature.expected_outside_length),
+        ("tokens", text.tokens, feature.tokens_range, feature.expected_outside_tokens),
+    ):
+        if rng is None or not summary.n:
+            continue
+        lo, hi = rng
+        below, above = summary.count_below(lo), summary.count_above(hi)
+        share = (below + above) / summary.n
+        allowed = chance_allowance(expected, n_train, summary.n, sigmas, share_floor)
+        if share > allowed:
+            findings.add(
+                name,
+                f"length out of range ({what})",
+                f"[{lo:g}, {hi:g}] {what} per text; <= {_pct(allowed)} beyond "
+                f"(training {_pct(expected)})",
+                f"{_pct(share)} beyond: {round(below)} shorter, {round(above)} longer; "
+                f"min {summary.min:g}, max {summary.max:g}",
+                round(below + above),
+                "-",
+            )
+    if feature.vocabulary is not None and feature.expected_oov_share is not None:
+        share, exact = text.oov_share(feature.vocabulary)
+        allowed = chance_allowance(feature.expected_oov_share, n_train, m, sigmas, share_floor)
+        if share > allowed:
+            approx = "" if exact else " (at most; the serving vocabulary exceeded its cap)"
+            findings.add(
+                name,
+                "out-of-vocabulary tokens",
+                f"<= {_pct(allowed)} of tokens outside the {len(feature.vocabulary)}-token "
+                f"vocabulary (training against itself by split halves "
+                f"{_pct(feature.expected_oov_share)})",
+                f"{_pct(share)}{approx}",
+                round(share * text.token_total),
+                _examples(_new_tokens(text, feature.vocabulary)),
+            )
+
+
+def _new_tokens(text: TextSummary, vocabulary: Sequence[str], k: int = N_EXAMPLES) -> list[str]:
+    """The most frequent tokens of ``text`` outside ``vocabulary``, with their counts."""
+    known = set(vocabulary)
+    out = []
+    for token, count in text.vocabulary.top():
+        if token not in known:
+            out.append(f"{token} ({count})")
+            if len(out) == k:
+                break
+    return out
 
 
 _TYPE_OF_KIND = {
@@ -689,6 +1070,7 @@ _TYPE_OF_KIND = {
     "categorical": "string",
     "bool": "bool",
     "datetime": "datetime",
+    "text": "string",
 }
 
 
@@ -745,6 +1127,10 @@ def checked_in_schema(path: Path) -> Schema:
         raise SchemaUnreadable(f"{path}: {exc}") from None
 
 
+SCHEMA_KINDS_JUDGED = (
+    "numeric, categorical, bool, datetime, text, identifier; unsupported ones listed as not judged"
+)
+
 SCHEMA_PARAMS = (
     Param("sigmas", "number", 5.0, "standard errors of chance allowed before a share counts", 0.5),
     Param(
@@ -766,11 +1152,61 @@ SCHEMA_PARAMS = (
 )
 
 
+def configured_kinds(assets: Assets) -> dict[str, str]:
+    """The column kinds the config declares, over all datasets (training's first)."""
+    order = sorted(assets.datasets, key=lambda n: (n != "training", n != "serving", n))
+    kinds: dict[str, str] = {}
+    for name in order:
+        kinds.update(assets.declared_kinds(name))
+    return kinds
+
+
+def column_plan(
+    assets: Assets, schema: Schema | None
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Column kinds and text vocabularies every data check profiles the datasets with.
+
+    The schema's text and identifier columns (and each text column's vocabulary, so its
+    out-of-vocabulary count is exact), overridden by the config's ``kinds``; without a schema,
+    the kinds inferred from the training data. One plan for data-1, monitor-2 and monitor-3, so
+    each dataset is read once per session.
+    """
+    kinds: dict[str, str] = {}
+    vocabularies: dict[str, tuple[str, ...]] = {}
+    declared = configured_kinds(assets)
+    if schema is not None:
+        for name, feature in schema.features.items():
+            if feature.kind in PROFILED_KINDS:
+                kinds[name] = feature.kind
+            if feature.kind == "text" and feature.vocabulary is not None:
+                vocabularies[name] = feature.vocabulary
+    elif "training" in assets.datasets:
+        kinds = infer_kinds(assets.profile("training", kinds=declared), declared)
+    kinds.update(declared)
+    return kinds, {c: v for c, v in vocabularies.items() if kinds.get(c) == "text"}
+
+
+def schema_if_any(path: Path) -> Schema | None:
+    """The checked-in schema, or None when there is none yet or it cannot be read."""
+    try:
+        return checked_in_schema(path)
+    except AssetError:
+        return None
+
+
+def planned_profile(
+    ctx: CheckContext, name: str, reference: str | None, schema: Schema | None
+) -> DatasetProfile:
+    """``ctx.assets.profile`` with the column plan of :func:`column_plan`."""
+    kinds, vocabularies = column_plan(ctx.assets, schema)
+    return ctx.assets.profile(name, reference=reference, kinds=kinds, vocabularies=vocabularies)
+
+
 def validate_dataset(ctx: CheckContext, name: str) -> CheckResult:
     """Validate dataset ``name`` against the checked-in schema with the check's parameters."""
     schema = checked_in_schema(ctx.schema_path)
     reference = "training" if name != "training" and "training" in ctx.assets.datasets else None
-    profile = ctx.assets.profile(name, reference=reference)
+    profile = planned_profile(ctx, name, reference, schema)
     result = validate(
         profile,
         schema,
@@ -786,7 +1222,7 @@ def validate_dataset(ctx: CheckContext, name: str) -> CheckResult:
     flagged: dict[str, list[str]] = {}
     for row in result.table.rows:
         flagged.setdefault(str(row[0]), []).append(f"{row[1]}: {row[3]}")
-    profiles = {"training": ctx.assets.profile("training")} if reference else {}
+    profiles = {"training": planned_profile(ctx, "training", None, schema)} if reference else {}
     profiles[name] = profile
     ranges = {
         f.name: [("schema min", f.range[0]), ("schema max", f.range[1])]
@@ -805,17 +1241,29 @@ def freeze_schema(ctx: CheckContext) -> str:
 
 
 def write_schema(assets: Assets, path: Path) -> str:
-    """Infer the schema from the ``training`` dataset of ``assets`` and write it to ``path``."""
-    profile = assets.profile("training")
+    """Infer the schema from the ``training`` dataset of ``assets`` and write it to ``path``.
+
+    Column kinds are inferred first (:func:`infer_kind`; the config's ``kinds`` win), then the
+    text and identifier columns are profiled as such: a second pass over the training data when
+    inference found any the config did not declare.
+    """
+    declared = configured_kinds(assets)
+    profile = assets.profile("training", kinds=declared)
     if profile.n_rows == 0:
         spec = assets.dataset_spec("training")
         raise AssetError(f"[{spec.key}] has no rows; cannot infer a schema")
+    kinds = infer_kinds(profile, declared)
+    if kinds != declared:
+        profile = assets.profile("training", kinds=kinds)
     schema = infer_schema(profile)
     write_text_atomic(path, schema.to_json())
+    found = {k: sum(f.kind == k for f in schema.features.values()) for k in PROFILED_KINDS}
+    kinds_note = ", ".join(f"{n} {k}" for k, n in found.items() if n)
     return (
-        f"wrote the schema of {len(schema.features)} features, inferred from "
+        f"wrote the schema of {len(schema.features)} features"
+        f"{f' ({kinds_note})' if kinds_note else ''}, inferred from "
         f"{profile.n_rows} training rows, to {path}\n"
-        "Review it (tighten a range, allow a category), then commit it."
+        "Review it (tighten a range, allow a category, correct a column's kind), then commit it."
     )
 
 
@@ -827,4 +1275,5 @@ SCHEMA = BuiltinCheck(
     lambda ctx: validate_dataset(ctx, "training"),
     SCHEMA_PARAMS,
     freeze=Freeze(ML_SCORE_FREEZE_SCHEMA, freeze_schema),
+    kinds=SCHEMA_KINDS_JUDGED,
 )

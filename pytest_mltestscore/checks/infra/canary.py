@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ from ...result import CheckResult, Table, Verdict, library_check
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ...settings import ModelSpec
+
 RUBRIC_ID = "infra-6"
 CHECK = "canary"
 
@@ -35,13 +37,18 @@ import pandas as pd
 from pytest_mltestscore.loading import load_model_artifact
 from pytest_mltestscore.outputs import collect_outputs
 from pytest_mltestscore.modeling import own_columns
+from pytest_mltestscore.prepared import prepared_model
 
 X = pd.read_pickle(ARGS["data"])
 models, answer = {}, {"models": {}, "errors": {}}
 for name, spec in ARGS["models"].items():
     t0 = time.perf_counter()
     try:
-        models[name] = load_model_artifact(spec["path"], trusted=spec["trusted"])
+        models[name] = prepared_model(
+            load_model_artifact(spec["path"], trusted=spec["trusted"]),
+            trusted=spec["trusted"] is True,
+            **spec.get("prepare", {}),
+        )
     except Exception as exc:
         answer["errors"][name] = f"loading failed: {type(exc).__name__}: {exc}"
         continue
@@ -93,10 +100,14 @@ def canary(
     repeats: int = 5,
     min_rows: int = 30,
     timeout: float = DEFAULT_TIMEOUT,
+    default_preparation: Mapping[str, Any] | None = None,
+    previous_preparation: Mapping[str, Any] | None = None,
 ) -> CheckResult:
     """Serve the new model from ``default_artifact`` in a fresh process and compare it with
     ``previous`` (an artifact path, loaded in the same fresh process, or a model object) on up
-    to ``sample`` serving rows.
+    to ``sample`` serving rows. A ``*_preparation`` (``transform`` or ``transform_path``, and
+    ``inputs``: see :func:`~pytest_mltestscore.prepared.prepared_model`) is loaded with its
+    artifact, so the model takes raw serving rows as it does in serving.
 
     Classifiers: label agreement at least ``min_agreement``; mean over rows of the largest
     probability difference at most ``max_mean_abs_diff``; the largest change in one class's
@@ -129,13 +140,18 @@ def canary(
     X = serving_X.sample(n=sample, random_state=seed) if len(serving_X) > sample else serving_X
 
     specs: dict[str, dict[str, Any]] = {
-        "default": {"path": str(Path(default_artifact).resolve()), "trusted": _jsonable(trusted)}
+        "default": {
+            "path": str(Path(default_artifact).resolve()),
+            "trusted": _jsonable(trusted),
+            "prepare": _jsonable_preparation(default_preparation),
+        }
     }
     prev_in_process = not isinstance(previous, (str, Path))
     if not prev_in_process:
         specs["previous"] = {
             "path": str(Path(previous).resolve()),
             "trusted": _jsonable(prev_trust),
+            "prepare": _jsonable_preparation(previous_preparation),
         }
     with tempfile.TemporaryDirectory(prefix="mltestscore-infra6-") as tmp:
         workdir = Path(tmp)
@@ -193,6 +209,29 @@ def canary(
 
 def _jsonable(trusted: bool | Sequence[str]) -> bool | list[str]:
     return trusted if isinstance(trusted, bool) else [str(t) for t in trusted]
+
+
+def _jsonable_preparation(spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in (spec or {}).items():
+        if key not in ("transform", "transform_path", "inputs"):
+            raise ValueError(
+                f"a preparation takes transform, transform_path and inputs, not {key!r}"
+            )
+        if value is not None:
+            out[key] = list(value) if key == "inputs" else str(value)
+    return out
+
+
+def preparation_of(spec: ModelSpec) -> dict[str, Any] | None:
+    """The ``transform``/``transform_path``/``inputs`` of a configured model, if any."""
+    if not spec.prepared:
+        return None
+    return {
+        "transform": spec.transform,
+        "transform_path": spec.transform_path,
+        "inputs": spec.inputs,
+    }
 
 
 def _compare(
@@ -336,6 +375,8 @@ def run_canary(ctx: CheckContext) -> CheckResult:
         X,
         trusted=default.trusted,
         previous_trusted=previous.trusted,
+        default_preparation=preparation_of(default),
+        previous_preparation=preparation_of(previous),
         sample=ctx.params["sample"],
         min_agreement=ctx.params["min_agreement"],
         max_output_shift=ctx.params["max_output_shift"],

@@ -7,15 +7,17 @@ service receives now: features renamed or retyped since it was trained make it u
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...builtin import BuiltinCheck, CheckContext, dataset, model
-from ...loading import ArtifactError, load_model_artifact
+from ...loading import load_model_artifact
 from ...modeling import feature_names
 from ...outputs import collect_outputs, output_problems
+from ...prepared import prepared_model
 from ...result import CheckResult, Table, Verdict, library_check
+from .canary import preparation_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,10 +48,13 @@ def rollback_ready(
     reference: pd.DataFrame | None = None,
     sample: int = 500,
     seed: int = 0,
+    preparation: Mapping[str, Any] | None = None,
 ) -> CheckResult:
     """The previous model can take over: its artifact exists and loads, every feature it was
     fitted on (``feature_names_in_``) is in the serving data with a compatible type, and it
-    gives valid outputs on up to ``sample`` serving rows.
+    gives valid outputs on up to ``sample`` serving rows. With a ``preparation``
+    (``transform`` or ``transform_path``, and ``inputs``), the model is loaded with the
+    transform that prepares its inputs and takes raw serving rows.
 
     Types are compared by family (numeric, boolean, datetime, text) against ``reference``
     (e.g. the data the previous model was trained on) when given; without it, predicting on
@@ -82,8 +87,12 @@ def rollback_ready(
 
     t0 = time.perf_counter()
     try:
-        model = load_model_artifact(path, trusted=trusted)
-    except ArtifactError as exc:
+        model = prepared_model(
+            load_model_artifact(path, trusted=trusted),
+            trusted=trusted is True,
+            **dict(preparation or {}),
+        )
+    except ValueError as exc:  # ArtifactError, or a transform that cannot be composed
         rows.append(("loads", "FAILED", str(exc)))
         return done("fail", f"the previous model does not load: {exc}")
     load_s = time.perf_counter() - t0
@@ -192,7 +201,13 @@ def run_rollback(ctx: CheckContext) -> CheckResult:
     assert previous.path is not None
     serving = ctx.assets.frame("serving")
     reference = ctx.assets.frame("training") if "training" in ctx.assets.datasets else None
-    return rollback_ready(previous.path, serving, trusted=previous.trusted, reference=reference)
+    return rollback_ready(
+        previous.path,
+        serving,
+        trusted=previous.trusted,
+        reference=reference,
+        preparation=preparation_of(previous),
+    )
 
 
 ROLLBACK_READY = BuiltinCheck(

@@ -497,4 +497,5 @@ INCLUSION = BuiltinCheck(
         Param("max_equalized_odds_difference", "number", 0.1, "equalized-odds difference limit"),
         Param("intersectional", "bool", False, "also judge intersections of protected attributes"),
     ),
+    kinds="protected columns: categorical, bool",
 )

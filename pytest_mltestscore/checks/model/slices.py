@@ -440,4 +440,5 @@ SLICE_QUALITY = BuiltinCheck(
         ),
         Param("n_bootstrap", "integer", 200, "bootstrap resamples per slice", 100),
     ),
+    kinds="slice columns: categorical, bool, numeric (quantile bins)",
 )

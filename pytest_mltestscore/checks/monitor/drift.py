@@ -17,6 +17,19 @@ sample sizes in hand; p-values and other distances are reported as information o
 * Categorical columns: the largest change of one known category's share, flagged above
   ``max(share_floor, share_sigmas * SE)``; the share of rows with categories the reference never
   saw, flagged above ``max(unseen_floor, Good-Turing chance + unseen_sigmas * SE)``.
+* Text columns: the characters and the tokens per text, each by ``W1/sd`` as a numeric column;
+  the vocabulary by the Jensen-Shannon distance (base 2, in [0, 1]) between the token shares
+  over the reference's ``vocabulary_head`` most frequent tokens plus one "other" bucket, flagged
+  above ``max(js_floor, js_multiple * (mean + 3 SD))`` of its no-change distribution, drawn
+  (seeded) from multinomial samples of these token counts from the pooled shares. Tokens of a
+  text are not independent draws, so real no-change distances run above that multinomial
+  expectation (on tweets by 2-5%); ``js_multiple`` (1.5, a design effect of 2.25) covers longer,
+  burstier texts too. The out-of-vocabulary share is flagged when it rises above what the
+  reference shows against itself by split halves (one half's tokens against the other half's
+  capped vocabulary) by more than ``max(oov_floor, oov_sigmas * SE)`` (texts as the unit).
+  The failure names the tokens whose share moved most.
+* Identifier columns are never drift-tested (their values are meant to be new); columns of
+  values no check reads (lists, bytes...) are listed as not judged.
 * Every column: the null rate, flagged when it rises by more than ``max(null_floor,
   null_sigmas * SE)`` and either at least doubles (``null_ratio``) or rises ``null_jump``.
 
@@ -29,12 +42,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ...profile_figures import column_figures
-from ...profiles import ColumnProfile, DatasetProfile, FloatArray, NumericSummary, common_histograms
+from ...profiles import (
+    ColumnProfile,
+    DatasetProfile,
+    FloatArray,
+    NumericSummary,
+    TextSummary,
+    common_histograms,
+)
 from ...result import CheckResult, Table, Verdict, library_check
 
 
@@ -54,13 +74,34 @@ class DriftSettings:
     null_ratio: float = 2.0
     null_jump: float = 0.05
     min_values: int = 100
+    js_floor: float = 0.05
+    js_multiple: float = 1.5
+    oov_floor: float = 0.02
+    oov_sigmas: float = 4.0
+    vocabulary_head: int = 1000
+    null_draws: int = 40
 
     def __post_init__(self) -> None:
-        for name in ("w1_floor", "share_floor", "unseen_floor", "null_floor", "null_jump"):
+        for name in (
+            "w1_floor",
+            "share_floor",
+            "unseen_floor",
+            "null_floor",
+            "null_jump",
+            "js_floor",
+            "oov_floor",
+        ):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        for name in ("w1_multiple", "share_sigmas", "unseen_sigmas", "null_sigmas"):
+        for name in (
+            "w1_multiple",
+            "share_sigmas",
+            "unseen_sigmas",
+            "null_sigmas",
+            "js_multiple",
+            "oov_sigmas",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if not 0 <= self.clip_quantile < 0.5:
@@ -69,6 +110,8 @@ class DriftSettings:
             raise ValueError(f"null_ratio must be > 1, got {self.null_ratio!r}")
         if self.min_values < 1:
             raise ValueError(f"min_values must be >= 1, got {self.min_values!r}")
+        if self.vocabulary_head < 1 or self.null_draws < 10:
+            raise ValueError("vocabulary_head must be >= 1 and null_draws >= 10")
 
 
 @dataclass(frozen=True)
@@ -159,6 +202,12 @@ def check_drift(
         f"unseen > max({100 * s.unseen_floor:g}%, chance + {s.unseen_sigmas:g} SE); "
         f"null rate up {s.null_ratio:g}x and > {s.null_sigmas:g} SE"
     )
+    if any(r.test == "vocabulary" for r in results):
+        rules += (
+            f"; text: lengths by W1/sd, vocabulary JS distance > max({s.js_floor:g}, "
+            f"{s.js_multiple:g}x no-change expectation), out-of-vocabulary share up > max("
+            f"{100 * s.oov_floor:g} points, {s.oov_sigmas:g} SE)"
+        )
     verdict: Verdict
     if drifted:
         verdict = "fail"
@@ -232,8 +281,27 @@ def _column_drift(ref: ColumnProfile, cur: ColumnProfile, s: DriftSettings) -> l
                 f"reference {ref.kind}, current {cur.kind} ({seen})",
             )
         )
+    if ref_kind == "identifier":
+        why = "identifiers are never drift-tested (monitor-2 validates their nulls and repeats)"
+        return [
+            ColumnDrift(name, "distribution", "none (identifier)", math.nan, math.nan, None, why)
+        ]
+    if ref_kind == "unsupported":
+        kinds = ", ".join(f"{n} {t}" for t, n in ref.nested.items())
+        why = f"values no check reads ({kinds or 'nested or binary'})"
+        return [
+            ColumnDrift(name, "distribution", "none (unsupported)", math.nan, math.nan, None, why)
+        ]
     if ref_kind == "numeric" and ref.numeric is not None and cur.numeric is not None:
         out.append(_numeric(name, ref.numeric, cur.numeric, s))
+    elif ref_kind == "text" and ref.text is not None:
+        if cur.text is not None:
+            out.extend(_text(name, ref.text, cur.text, s))
+        else:
+            why = "the current data was not profiled as text (profile it against the reference)"
+            out.append(
+                ColumnDrift(name, "vocabulary", "JS distance", math.nan, math.nan, None, why)
+            )
     elif ref_kind in ("categorical", "bool") and ref.categorical is not None:
         if cur.categorical is not None:
             out.extend(_categorical(name, ref, cur, s))
@@ -549,3 +617,122 @@ def _chi2_pvalue(a: FloatArray, b: FloatArray) -> float | None:
     if table.shape[1] < 2:
         return None
     return float(chi2_contingency(table, correction=False)[1])
+
+
+# --------------------------------------------------------------------------------------------
+# Text
+
+
+def _text(name: str, ref: TextSummary, cur: TextSummary, s: DriftSettings) -> list[ColumnDrift]:
+    out = []
+    for test, what, r, c in (
+        ("length", "characters", ref.chars, cur.chars),
+        ("tokens per text", "tokens", ref.tokens, cur.tokens),
+    ):
+        result = _numeric(name, r, c, s)
+        out.append(replace(result, test=test, method=f"W1/sd, {what} per text"))
+    if ref.n < s.min_values or cur.n < s.min_values:
+        why = f"too few texts (reference {ref.n}, current {cur.n}; need {s.min_values})"
+        out.append(ColumnDrift(name, "vocabulary", "JS distance", math.nan, math.nan, None, why))
+        out.append(
+            ColumnDrift(name, "oov", "out-of-vocabulary share", math.nan, math.nan, None, why)
+        )
+        return out
+    out.append(_vocabulary(name, ref, cur, s))
+    out.append(_oov(name, ref, cur, s))
+    return out
+
+
+@dataclass(frozen=True)
+class VocabularyDrift:
+    """How far a text column's token shares moved (see :func:`vocabulary_statistics`)."""
+
+    js: float
+    null_mean: float
+    null_sd: float
+    chi2_p: float | None
+    head: int
+    moved: tuple[tuple[str, float, float], ...]  # (token, reference share, current share)
+
+
+N_MOVED = 5
+"""Tokens whose share moved most, named in a vocabulary drift's row."""
+
+
+def vocabulary_statistics(
+    ref: TextSummary, cur: TextSummary, *, head: int = 1000, draws: int = 40, seed: int = 0
+) -> VocabularyDrift:
+    """Jensen-Shannon distance of the token shares over the reference's ``head`` most frequent
+    tokens plus "other"; its no-change distribution at these token counts (``draws`` seeded
+    multinomial pairs from the pooled shares); the chi-square p-value (information only); and
+    the tokens whose share moved most."""
+    keys = [t for t, _ in ref.vocabulary.top(head)]
+    n, m = ref.token_total, cur.token_total
+    rc = np.array([ref.vocabulary.counts[k] for k in keys], dtype=np.float64)
+    cc = np.array([cur.vocabulary.counts.get(k, 0) for k in keys], dtype=np.float64)
+    a = np.append(rc, max(n - rc.sum(), 0.0))
+    b = np.append(cc, max(m - cc.sum(), 0.0))
+    js = _js_distance(a / a.sum(), b / b.sum())
+    pooled = (a + b) / (a.sum() + b.sum())
+    rng = np.random.default_rng(seed)
+    sa = rng.multinomial(n, pooled, size=draws) / n
+    sb = rng.multinomial(m, pooled, size=draws) / m
+    null = np.array([_js_distance(x, y) for x, y in zip(sa, sb, strict=True)])
+    candidates = set(keys) | {t for t, _ in cur.vocabulary.top(head)}
+    moved = sorted(
+        (
+            (t, ref.vocabulary.counts.get(t, 0) / n, cur.vocabulary.counts.get(t, 0) / m)
+            for t in candidates
+        ),
+        key=lambda t: (-abs(t[2] - t[1]), t[0]),
+    )
+    return VocabularyDrift(
+        js,
+        float(null.mean()),
+        float(null.std(ddof=1)),
+        _chi2_pvalue(a, b),
+        len(keys),
+        tuple(moved[:N_MOVED]),
+    )
+
+
+def _vocabulary(name: str, ref: TextSummary, cur: TextSummary, s: DriftSettings) -> ColumnDrift:
+    stats = vocabulary_statistics(ref, cur, head=s.vocabulary_head, draws=s.null_draws)
+    chance = s.js_multiple * (stats.null_mean + 3 * stats.null_sd)
+    threshold = max(s.js_floor, chance)
+    moved = ", ".join(f"{t!r} {100 * p:.2g}% -> {100 * q:.2g}%" for t, p, q in stats.moved)
+    binding = (
+        f"floor {s.js_floor:g}"
+        if threshold == s.js_floor
+        else f"{s.js_multiple:g}x no-change expectation {stats.null_mean:.3g} (+3 SD)"
+    )
+    why = (
+        f"moved most: {moved}; {stats.head} most frequent reference tokens + other; "
+        f"{binding} at {ref.token_total} / {cur.token_total} tokens"
+    )
+    info = {"JS no-change mean": stats.null_mean}
+    if stats.chi2_p is not None:
+        info["chi2 p"] = stats.chi2_p
+    return ColumnDrift(
+        name, "vocabulary", "JS distance", stats.js, threshold, stats.js > threshold, why, info
+    )
+
+
+def _oov(name: str, ref: TextSummary, cur: TextSummary, s: DriftSettings) -> ColumnDrift:
+    if cur.oov is not None and cur.vocabulary_id == ref.fingerprint:
+        share, exact = cur.oov / cur.token_total if cur.token_total else 0.0, True
+    else:
+        share, exact = cur.oov_share(ref.vocabulary_set)
+    expected = ref.split_half_oov()
+    p = min(max(expected, 1.0 / ref.n), 1.0)
+    se = math.sqrt(p * (1 - p) * (1 / ref.n + 1 / cur.n))
+    threshold = min(1.0, expected + max(s.oov_floor, s.oov_sigmas * se))
+    why = (
+        f"reference against itself by split halves {100 * expected:.3g}%; flagged above "
+        f"+max({100 * s.oov_floor:g} points, {s.oov_sigmas:g} SE {100 * se:.2g} points, "
+        f"texts as the unit); vocabulary of {len(ref.vocabulary.counts)} tokens"
+        + ("" if exact else "; current share read from capped counts (at most)")
+    )
+    return ColumnDrift(
+        name, "oov", "out-of-vocabulary share", share, threshold, share > threshold, why
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...builtin import BuiltinCheck, CheckContext, dataset
 from ...state import PROFILE_PROPERTY
-from ..data.schema import SCHEMA_PARAMS, validate_dataset
+from ..data.schema import SCHEMA_KINDS_JUDGED, SCHEMA_PARAMS, validate_dataset
 
 
 def keep_serving_profile(ctx: CheckContext) -> list[tuple[str, object]]:
@@ -23,4 +23,5 @@ SERVING_INVARIANTS = BuiltinCheck(
     lambda ctx: validate_dataset(ctx, "serving"),
     SCHEMA_PARAMS,
     after_run=keep_serving_profile,
+    kinds=SCHEMA_KINDS_JUDGED,
 )

@@ -29,6 +29,7 @@ from ...findings import (
     short,
 )
 from ...result import CheckResult, Table, library_check
+from ..data.schema import planned_profile, schema_if_any
 from .drift import check_drift
 
 if TYPE_CHECKING:
@@ -550,9 +551,10 @@ def run_training_serving_skew(ctx: CheckContext) -> CheckResult:
         if joined.verdict != "skip":
             return joined
         # no example is in both (e.g. serving ids are new requests): compare distributions
+    schema = schema_if_any(ctx.schema_path) if ctx.settings.schema_path is not None else None
     return check_drift(
-        ctx.assets.profile("training"),
-        ctx.assets.profile("serving", reference="training"),
+        planned_profile(ctx, "training", None, schema),
+        planned_profile(ctx, "serving", "training", schema),
         check="monitor-3 training/serving feature distributions",
         rubric_id="monitor-3",
         names=("training", "serving"),
@@ -569,4 +571,5 @@ TRAINING_SERVING_SKEW = BuiltinCheck(
         Param("rtol", "number", 1e-6, "relative tolerance for joined float values"),
         Param("atol", "number", 1e-9, "absolute tolerance for joined float values"),
     ),
+    kinds="numeric, categorical, bool, text; identifiers and datetimes are not drift-tested",
 )
