@@ -422,16 +422,39 @@ class Assets:
             except ReaderError as exc:
                 raise AssetError(f"[{spec.key}]: {exc}") from None
             df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        missing = [c for c in (*spec.role_columns, *(spec.features or ())) if c not in df.columns]
+        if len(df) == 0:
+            raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+        named = [
+            (role, getattr(spec, role))
+            for role in ("id", "timestamp", "target", "prediction")
+            if getattr(spec, role) is not None
+        ] + [("features", c) for c in spec.features or ()]
+        missing = [(role, c) for role, c in named if c not in df.columns]
         if missing:
+            said = ", ".join(f"{role} = {c!r}" for role, c in missing)
             raise AssetError(
-                f"[{spec.key}]: column(s) {', '.join(missing)} named in the config are not in "
-                f"the data (columns: {', '.join(map(str, df.columns[:20]))})"
+                f"[{spec.key}] {said}: no such column in the data read by "
+                f"{self._source(spec)} (columns: {', '.join(map(str, df.columns[:20]))})"
             )
         if spec.sample is not None and len(df) > spec.sample:
             df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
         self._frames[name] = df
         return df
+
+    def _source(self, spec: DatasetSpec) -> str:
+        """Where a dataset comes from, in words: its files, its import path or its server."""
+        if spec.path is not None:
+            try:
+                files = self._files(spec)
+            except AssetError:
+                return f"path = {spec.path!r}"
+            names = ", ".join(str(f) for f in files[:3]) + (", ..." if len(files) > 3 else "")
+            return f"path = {spec.path!r} ({names})"
+        if spec.load is not None:
+            return f"load = {spec.load!r}"
+        from .masking import mask_url
+
+        return f"url = {mask_url(spec.url or '')!r}"
 
     def features(self, name: str) -> list[str]:
         """The feature columns: ``features`` when set, else every column but the named roles."""
@@ -552,6 +575,8 @@ class Assets:
             except ValueError as exc:
                 spec = self.dataset_spec(name)
                 raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+            if self._profiles[key].n_rows == 0:
+                raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
         self._latest[(name, reference)] = self._profiles[key]
         return self._profiles[key]
 

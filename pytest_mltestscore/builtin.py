@@ -292,6 +292,7 @@ class BuiltinCheck:
     freeze: Freeze | None = None
     after_run: Callable[[CheckContext], Sequence[tuple[str, object]]] | None = None
     expand: Callable[[Settings], tuple[BuiltinCheck, ...]] | None = None
+    declines: str = ""  # when, beyond its needs, it cannot judge (the README's table says)
     kinds: str = ""  # the column kinds it judges, in words (README's table); "" for none
 
     @property

@@ -95,6 +95,12 @@ class Project:
                 )
         if (problem := self._history_problem()) is not None:
             found.append(problem)
+        schema = settings.schema_path
+        if schema is not None and schema.is_dir():
+            found.append(
+                f"[tool.mltestscore] schema: {str(schema)!r} is a directory; expected the path "
+                "of the schema file, such as mltestscore-schema.json"
+            )
         return found
 
     def _history_problem(self) -> str | None:

@@ -168,6 +168,7 @@ def _parquet(path: Path, chunk_rows: int, columns: Sequence[str] | None) -> Iter
         # No pre-buffering (it holds whole row groups ahead: 2.5x the memory on 10M rows) and a
         # buffered stream read page by page.
         reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_BUFFER)
+        _no_duplicates(path, reader.schema_arrow.names)
         if reader.metadata.num_rows == 0:
             yield reader.schema_arrow.empty_table().to_pandas()
             return
@@ -185,6 +186,7 @@ def _csv(path: Path, chunk_rows: int, columns: Sequence[str] | None) -> Iterator
     import pandas as pd
 
     sep = "\t" if ".tsv" in path.name.lower() else ","
+    _check_csv_rows(path, sep)
     try:
         reader = pd.read_csv(
             path,
@@ -220,6 +222,76 @@ def _jsonl(path: Path, chunk_rows: int, columns: Sequence[str] | None) -> Iterat
         raise
     except (UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         raise ReaderError(f"cannot read JSON Lines file {path}: {_reason(exc)}") from None
+
+
+def _no_duplicates(path: Path, names: Sequence[str]) -> None:
+    from collections import Counter
+
+    twice = sorted(n for n, k in Counter(names).items() if k > 1)
+    if twice:
+        raise ReaderError(
+            f"{path}: column name(s) {', '.join(map(repr, twice))} appear more than once; "
+            "every column needs a name of its own"
+        )
+
+
+CSV_SCAN_BYTES = 1 << 24  # the field-count check reads the file in blocks of 16 MiB
+
+
+def _check_csv_rows(path: Path, sep: str, shown: int = 5) -> None:
+    """Refuse a CSV file whose header repeats a name or whose rows have fewer fields than its
+    header (pandas would fill the missing fields with nulls without a word).
+
+    One vectorized pass over the bytes counts the separators of every line. Files with a quote
+    character (fields may then hold separators or newlines) and compressed files are left to
+    the parser.
+    """
+    import csv
+
+    import numpy as np
+
+    if path.suffix.lower() in (".gz", ".bz2", ".xz", ".zip", ".zst"):
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.readline()
+            if not head.strip():
+                return  # empty: the parser says so
+            header = next(csv.reader([head.decode("utf-8", errors="replace")], delimiter=sep))
+            _no_duplicates(path, header)
+            expected = head.count(sep.encode())
+            line, count, rest = 2, 0, b""
+            bad: list[int] = []
+            while block := fh.read(CSV_SCAN_BYTES):
+                data = rest + block
+                if b'"' in data:
+                    return
+                end = data.rfind(b"\n")
+                if end < 0:
+                    rest = data
+                    continue
+                rest = data[end + 1 :]
+                arr = np.frombuffer(data[: end + 1], dtype=np.uint8)
+                stops = np.flatnonzero(arr == 10)
+                seps = np.cumsum(arr == ord(sep))[stops]
+                per_line = np.diff(seps, prepend=0)
+                blank = np.diff(stops, prepend=-1) <= 2  # empty lines (or a lone \r): skipped
+                short = np.flatnonzero((per_line < expected) & ~blank)
+                count += short.size
+                bad += [line + int(i) for i in short[: shown - len(bad)]]
+                line += stops.size
+            if rest.strip() and rest.count(sep.encode()) < expected:
+                count += 1
+                if len(bad) < shown:
+                    bad.append(line)
+    except OSError:
+        return  # the parser reports unreadable files
+    if count:
+        more = f" (and {count - len(bad)} more)" if count > len(bad) else ""
+        raise ReaderError(
+            f"CSV file {path}: line(s) {', '.join(map(str, bad))}{more} have fewer fields than "
+            f"its header's {expected + 1}; a short row would be read with nulls in its last fields"
+        )
 
 
 def _reason(exc: BaseException) -> str:

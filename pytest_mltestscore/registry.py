@@ -25,19 +25,22 @@ _ID = re.compile(r"([a-z]+)-(\d+)$")
 MAX_INTEGER = 2**31 - 1  # counts and sizes beyond this are typos, not settings
 
 
-def _order(check: BuiltinCheck) -> tuple[int, int]:
+def _order(check: BuiltinCheck) -> tuple[int, int, str]:
+    """Rubric order, then the check's name: the order of the items pytest collects."""
     match = _ID.match(check.rubric_id)
     assert match is not None, f"malformed rubric id {check.rubric_id!r} in a declaration"
-    return SECTIONS.index(match.group(1)), int(match.group(2))
+    return SECTIONS.index(match.group(1)), int(match.group(2)), check.name
 
 
 @functools.cache
 def declared() -> tuple[BuiltinCheck, ...]:
-    """Every declaration of every section module, in rubric order (then declaration order)."""
-    found: list[BuiltinCheck] = []
+    """Every declaration of every section module, in rubric order (then by name)."""
+    found: dict[int, BuiltinCheck] = {}  # by identity: a module may import another's
     for _, module in section_modules():
-        found.extend(v for v in vars(module).values() if isinstance(v, BuiltinCheck))
-    return tuple(sorted(found, key=_order))
+        for value in vars(module).values():
+            if isinstance(value, BuiltinCheck):
+                found.setdefault(id(value), value)
+    return tuple(sorted(found.values(), key=_order))
 
 
 def all_checks(settings: Settings | None = None) -> tuple[BuiltinCheck, ...]:

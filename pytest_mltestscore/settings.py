@@ -731,7 +731,14 @@ def load_settings(
 
     rubric_name = rubric_override or reader.string("rubric") or DEFAULT_RUBRIC
     rubric_base = root if rubric_override is None else Path.cwd()
-    rubric = load_rubric(rubric_name, rubric_base)
+    try:
+        rubric = load_rubric(rubric_name, rubric_base)
+    except ValueError as exc:  # a RubricError: name where the rubric was asked for
+        if rubric_override is not None:
+            raise ConfigError(f"--ml-score-rubric={rubric_override}: {exc}") from None
+        if "rubric" in table:
+            raise ConfigError(f"{reader.where('rubric')} = {rubric_name!r}: {exc}") from None
+        raise
 
     min_score = reader.number("min_score", 0.0, rubric.max_score)
     if min_score_override is not None:

@@ -41,15 +41,58 @@ def checks_table() -> str:
     from pytest_mltestscore.registry import all_checks
 
     lines = [
-        "| item | built-in check | what it verifies | column kinds judged | needs | parameters (`[tool.mltestscore.checks.ID]`) |",
+        "| item | built-in check | what it verifies | column kinds judged | needs | not judged (skipped with the reason) when |",
         "|---|---|---|---|---|---|",
     ]
     for check in all_checks():
-        params = ", ".join(f"`{p.name}`" for p in check.params) or "-"
+        needs = check.needs_text() or "-"
         lines.append(
             f"| `{check.rubric_id}` | `{check.name}` | {check.summary} | {check.kinds or '-'} | "
-            f"{check.needs_text()} | {params} |"
+            f"{needs} | a need is missing; {check.declines} |"
         )
+    return "\n".join(lines)
+
+
+def _default(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+
+
+def params_table() -> str:
+    from pytest_mltestscore.registry import all_checks
+
+    kinds = {
+        "number": "number",
+        "integer": "integer",
+        "string": "string",
+        "bool": "boolean",
+        "strings": "array of strings",
+        "datetime": "TOML date",
+        "table": "table",
+    }
+    lines = [
+        "| item | parameter | type | default | meaning |",
+        "|---|---|---|---|---|",
+        "| any | `enabled` | boolean | `true` | `false` turns the item's built-in checks off |",
+        "| any | `blocking` | boolean | `false` | under a gate, a failure of the item's checks fails the run anyway |",
+    ]
+    seen: set[tuple[str, str]] = set()
+    for check in all_checks():
+        for p in check.params:
+            if (check.rubric_id, p.name) in seen:
+                continue
+            seen.add((check.rubric_id, p.name))
+            allowed = p.allowed()
+            choice = f" (one of: {', '.join(allowed)})" if allowed and len(allowed) < 8 else ""
+            lines.append(
+                f"| `{check.rubric_id}` | `{p.name}` | {kinds[p.kind]} | {_default(p.default)} | "
+                f"{p.help}{choice} |"
+            )
     return "\n".join(lines)
 
 
@@ -100,7 +143,11 @@ def scorecard() -> str:
 
 
 def regions() -> dict[str, str]:
-    out = {"checks-table": checks_table(), "library-table": library_table()}
+    out = {
+        "checks-table": checks_table(),
+        "params-table": params_table(),
+        "library-table": library_table(),
+    }
     if EXAMPLE.is_dir():
         out["scorecard"] = scorecard()
     return out

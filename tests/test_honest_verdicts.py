@@ -632,3 +632,42 @@ def test_walk_every_check_with_a_rejecting_model_and_no_optional_columns(pyteste
             reason = entry.get("message") or ""
             assert any(k in reason for k in TO_CONFIGURE), (check.rubric_id, reason)
     assert len(seen) == len({c.rubric_id for c in all_checks()})
+
+
+FEATURE_COST = """
+[tool.mltestscore]
+history = false
+[tool.mltestscore.models.default]
+load = "penguin_verdicts:strict_pipeline"
+[tool.mltestscore.datasets.training]
+load = "penguin_verdicts:training"
+target = "species"
+id = "bird"
+[tool.mltestscore.datasets.validation]
+load = "penguin_verdicts:validation"
+target = "species"
+id = "bird"
+[tool.mltestscore.checks.data-3]
+pipelines = {{ body_mass_g = "{path}" }}
+"""
+
+
+def test_data_3_times_the_feature_code_it_is_given(pytester):
+    """A feature whose code is declared is timed with it: slow code for little gain is flagged."""
+    p = _project(pytester, FEATURE_COST.format(path="slow_features:body_mass"))
+    p.makepyfile(
+        slow_features="""
+        import time
+        def body_mass(frame):
+            time.sleep(0.05)  # an upstream lookup, say
+            return frame["body_mass_g"]
+        """
+    )
+    result = p.runpytest(ML_SCORE, "-k", "data-3", "-rA")
+    out = result.stdout.str()
+    assert "1 feature pipeline(s) timed" in out, out
+    assert "body_mass_g" in out
+    bad = _project(pytester, FEATURE_COST.format(path="slow_features:no_such_function"))
+    refused = bad.runpytest(ML_SCORE)
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert "checks.data-3] pipelines: body_mass_g: " in refused.stderr.str()

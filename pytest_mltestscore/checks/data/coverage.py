@@ -372,4 +372,5 @@ FEATURE_COVERAGE = BuiltinCheck(
         ),
     ),
     session=FeatureCoverageJudge,
+    declines="a partial run (`-k`, `-m`, `--lf`, `-x`...); coverage.py not installed",
 )

@@ -43,7 +43,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...arguments import missing_columns_error, require_columns, require_frame
-from ...builtin import METRIC, BuiltinCheck, CheckContext, Param, model, needs_holdout
+from ...assets import AssetError
+from ...builtin import (
+    METRIC,
+    BuiltinCheck,
+    CheckContext,
+    Param,
+    import_path,
+    model,
+    needs_holdout,
+)
 from ...evaluation import (
     FitFn,
     check_positive,
@@ -60,10 +69,12 @@ from ...evaluation import (
     take_rows,
     with_column,
 )
+from ...loading import load_callable
 from ...metrics import Metric
 from ...modeling import classes_of, evaluate
 from ...prepared import preparation, timed_preparation
 from ...result import CheckResult, Table, library_check
+from ...settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -496,13 +507,32 @@ def run_features_beneficial(ctx: CheckContext) -> CheckResult:
     )
 
 
+def pipelines_problem(value: Any, settings: Settings) -> str | None:
+    """``pipelines``: a table of feature name -> import path that imports."""
+    for feature, path in value.items():
+        if not isinstance(path, str) or (problem := import_path(path, settings)) is not None:
+            expected = "expected an import path 'pkg.module:callable'"
+            return f"{feature}: {problem if isinstance(path, str) else expected}"
+    return None
+
+
 def run_feature_cost(ctx: CheckContext) -> CheckResult:
     X, y = ctx.labelled("default", ctx.holdout_name())
+    pipelines = {
+        feature: load_callable(path) for feature, path in (ctx.params["pipelines"] or {}).items()
+    }
+    unknown = [f for f in pipelines if f not in X.columns]
+    if unknown:
+        raise AssetError(
+            f"[tool.mltestscore.checks.data-3] pipelines: {', '.join(map(repr, unknown))} is not "
+            f"an input of the model (inputs: {', '.join(map(str, X.columns[:20]))})"
+        )
     return feature_cost(
         ctx.model("default"),
         X,
         y,
         metric=ctx.params["metric"],
+        pipelines=pipelines or None,
         max_cost_share=ctx.params["max_cost_share"],
         relative_min_importance=ctx.params["relative_min_importance"],
     )
@@ -526,6 +556,7 @@ FEATURES_BENEFICIAL = BuiltinCheck(
         ),
     ),
     kinds=RAW_INPUTS,
+    declines="the model cannot take the data's columns; fewer than 30 labelled rows",
 )
 
 FEATURE_COST = BuiltinCheck(
@@ -550,6 +581,14 @@ FEATURE_COST = BuiltinCheck(
             0.005,
             "importance below which a costly feature is flagged",
         ),
+        Param(
+            "pipelines",
+            "table",
+            None,
+            "feature -> import path of the callable computing it from the data rows (timed)",
+            check=pipelines_problem,
+        ),
     ),
     kinds=RAW_INPUTS,
+    declines="the model cannot take the data's columns; fewer than 30 labelled rows",
 )

@@ -123,4 +123,5 @@ FEATURE_POLICY = BuiltinCheck(
         Param("forbidden_features", "strings", None, "names or glob patterns no model may use"),
         Param("allowed_features", "strings", None, "if set, the only names or patterns allowed"),
     ),
+    declines="the model names no features (no `feature_names_in_`, no `features`)",
 )

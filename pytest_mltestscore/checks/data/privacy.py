@@ -686,4 +686,5 @@ PRIVACY = BuiltinCheck(
         ),
     ),
     kinds="string columns: categorical, text, identifier",
+    declines="no string column to scan; an empty deletion log",
 )

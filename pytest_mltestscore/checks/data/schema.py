@@ -1276,4 +1276,5 @@ SCHEMA = BuiltinCheck(
     SCHEMA_PARAMS,
     freeze=Freeze(ML_SCORE_FREEZE_SCHEMA, freeze_schema),
     kinds=SCHEMA_KINDS_JUDGED,
+    declines="no schema frozen yet (`--ml-score-freeze-schema`)",
 )

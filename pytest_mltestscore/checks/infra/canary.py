@@ -411,4 +411,5 @@ CANARY = BuiltinCheck(
             1.0,
         ),
     ),
+    declines="the model cannot take the data's columns; too few serving rows",
 )

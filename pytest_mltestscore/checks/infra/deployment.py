@@ -274,4 +274,5 @@ DEPLOYMENT = BuiltinCheck(
     (model("default"), deployed_model, rows_dataset),
     run_deployment_agreement,
     DEPLOYMENT_PARAMS,
+    declines="the deployed model cannot be reached; no serving rows",
 )

@@ -196,4 +196,5 @@ VALIDATION_GATE = BuiltinCheck(
         Param("threshold", "number", None, "absolute metric value the model must reach"),
         Param("max_relative_drop", "number", 0.01, "allowed loss relative to the previous model"),
     ),
+    declines="the model cannot take the data's columns; too few labelled rows",
 )

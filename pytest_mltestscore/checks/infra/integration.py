@@ -392,4 +392,5 @@ PIPELINE_INTEGRATION = BuiltinCheck(
     ),
     run_pipeline_integration,
     (Param("sample", "integer", 200, "rows of raw data the run uses", 10),),
+    declines="the model `fit` returns cannot take its own training rows",
 )

@@ -294,4 +294,5 @@ REPRODUCIBLE_TRAINING = BuiltinCheck(
         Param("sample", "integer", 500, "rows whose predictions are compared", 1),
         Param("atol", "number", 1e-6, "tolerated absolute difference of outputs"),
     ),
+    declines="the model `fit` returns cannot take its own training rows",
 )

@@ -216,4 +216,5 @@ ROLLBACK_READY = BuiltinCheck(
     "the previous model loads and serves today's data",
     (model("previous", artifact=True), dataset("serving")),
     run_rollback,
+    declines="never: a previous model that cannot take today's data is a finding",
 )

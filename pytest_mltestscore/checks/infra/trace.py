@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...modeling import own_columns
 from ...result import CheckResult, Table, Verdict, library_check
 
 if TYPE_CHECKING:
@@ -388,10 +389,13 @@ def debuggable(
     """infra-5: every step can be observed on one example and gives finite numbers.
 
     Traces the ``row``-th example (by position) of ``X``; fails when a step raises or its
-    output holds NaN or infinity, naming the step. The trace is part of the message.
+    output holds NaN or infinity, naming the step. The trace is part of the message. ``X`` may
+    hold more than the model's inputs (an id, the target): a model that names the columns it
+    was fitted on (``feature_names_in_``) is given those.
     """
     if not 0 <= row < len(X):
         raise ValueError(f"row {row} is outside the {len(X)} rows of X")
+    X = own_columns(pipeline, X)
     trace = trace_example(pipeline, X.iloc[[row]], max_values=max_values, max_depth=max_depth)
     problems = []
     for s in trace:

@@ -444,4 +444,5 @@ SIMPLER_BASELINE = BuiltinCheck(
         Param("n_bootstrap", "integer", 1000, "bootstrap resamples for the CI", 100),
         Param("top_k_features", "integer", 3, "features the linear baseline uses", 1),
     ),
+    declines="the model cannot take the data's columns; too few labelled rows",
 )

@@ -498,4 +498,8 @@ INCLUSION = BuiltinCheck(
         Param("intersectional", "bool", False, "also judge intersections of protected attributes"),
     ),
     kinds="protected columns: categorical, bool",
+    declines=(
+        "the model cannot take the data's columns; no attribute with two groups of "
+        "`min_group_size` rows"
+    ),
 )

@@ -354,4 +354,5 @@ OFFLINE_ONLINE = BuiltinCheck(
             choices=("positive", "negative"),
         ),
     ),
+    declines="fewer than `min_pairs` complete pairs; a metric constant over all pairs",
 )

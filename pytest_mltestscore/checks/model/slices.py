@@ -441,4 +441,5 @@ SLICE_QUALITY = BuiltinCheck(
         Param("n_bootstrap", "integer", 200, "bootstrap resamples per slice", 100),
     ),
     kinds="slice columns: categorical, bool, numeric (quantile bins)",
+    declines="the model cannot take the data's columns; no slice of `min_slice_size` labelled rows",
 )

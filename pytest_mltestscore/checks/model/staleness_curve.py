@@ -340,4 +340,5 @@ STALENESS_CURVE = BuiltinCheck(
             "fail if quality decays beyond tolerance before this age",
         ),
     ),
+    declines="too few labelled rows before `train_until` or in the later periods",
 )

@@ -376,4 +376,5 @@ HYPERPARAMETERS_TUNED = BuiltinCheck(
         Param("n_iter", "integer", 20, "random-search candidates", 1),
         Param("relative_tolerance", "number", 0.02, "allowed shortfall relative to the best found"),
     ),
+    declines="too few labelled training rows for `cv` folds",
 )

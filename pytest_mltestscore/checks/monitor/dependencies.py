@@ -447,4 +447,5 @@ DEPENDENCIES = BuiltinCheck(
         Param("extra_packages", "strings", None, "more distributions to lock"),
     ),
     freeze=Freeze(ML_SCORE_FREEZE_DEPS, freeze_deps),
+    declines="no lock frozen yet (`--ml-score-freeze-deps`)",
 )

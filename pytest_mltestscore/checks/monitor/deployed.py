@@ -56,6 +56,7 @@ DEPLOYMENT_SKEW = BuiltinCheck(
     (model("default"), deployed_model, rows_dataset),
     run_deployment_skew,
     DEPLOYMENT_PARAMS,
+    declines="the deployed model cannot be reached",
 )
 
 
@@ -83,6 +84,7 @@ LIVE_STABILITY = BuiltinCheck(
     (deployed_model, rows_dataset),
     run_live_stability,
     (_SHARED["deployed"], _SHARED["dataset"], _SHARED["sample"]),
+    declines="the deployed model cannot be reached",
 )
 
 
@@ -146,4 +148,5 @@ ENDPOINT_LATENCY = BuiltinCheck(
             )
         ),
     ),
+    declines="fewer than `min_history` earlier whole runs; the endpoint cannot be reached",
 )

@@ -24,4 +24,5 @@ SERVING_INVARIANTS = BuiltinCheck(
     SCHEMA_PARAMS,
     after_run=keep_serving_profile,
     kinds=SCHEMA_KINDS_JUDGED,
+    declines="no schema frozen yet (`--ml-score-freeze-schema`)",
 )

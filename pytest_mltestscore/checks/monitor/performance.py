@@ -828,4 +828,5 @@ PERFORMANCE = BuiltinCheck(
             "compare only with runs from this date on (after an accepted change in speed)",
         ),
     ),
+    declines="fewer than `min_history` earlier whole runs (the first runs only record)",
 )

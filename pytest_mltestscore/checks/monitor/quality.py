@@ -661,4 +661,7 @@ PREDICTION_QUALITY = BuiltinCheck(
         Param("rel_tolerance", "number", 0.05, "allowed relative loss of quality"),
         Param("min_rows", "integer", 100, "labelled serving rows needed for a verdict", 1),
     ),
+    declines=(
+        "the model cannot take the data's columns; fewer than `min_rows` labelled serving rows"
+    ),
 )

@@ -1118,4 +1118,5 @@ SLOS = BuiltinCheck(
     "each configured SLO holds over every window of predictions joined with their labels",
     (),
     expand=slo_checks,
+    declines="every window has fewer than `min_labels` labels or `min_support` cases",
 )

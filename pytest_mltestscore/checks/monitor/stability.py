@@ -365,4 +365,5 @@ NUMERICAL_STABILITY = BuiltinCheck(
     (model("default"), needs_some_data),
     run_numerical_stability,
     (Param("weight_bound", "number", 1e6, "largest plausible absolute weight"),),
+    declines="the model cannot take the data's columns",
 )

@@ -284,4 +284,5 @@ MODEL_STALENESS = BuiltinCheck(
         Param("max_age_days", "number", None, "oldest acceptable model age in days"),
         Param("max_data_age_days", "number", None, "oldest acceptable newest serving row, in days"),
     ),
+    declines="the model's age is unknown (`load =` without `created`)",
 )
