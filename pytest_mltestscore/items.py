@@ -45,6 +45,9 @@ class BuiltinCheckItem(pytest.Item):
         self.skip_reason = skip_reason
         self.result: CheckResult | None = None
         self.add_marker(pytest.mark.rubric(check.rubric_id))
+        # -k mltestscore, -k monitor and -m mltestscore select the built-in checks too
+        self.add_marker(pytest.mark.mltestscore)
+        self.extra_keyword_matches.update({NODE_PREFIX, check.rubric_id.split("-")[0]})
         if skip_reason:  # a marker, so that -rs points at the check, not at this module
             self.add_marker(pytest.mark.skip(reason=skip_reason))
 

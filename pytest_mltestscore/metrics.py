@@ -99,15 +99,25 @@ def balanced_accuracy(y_true: object, y_pred: object) -> float:
     return float(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
 
 
+def average_ranks(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """1-based ranks, ties sharing their average rank (what ``scipy.stats.rankdata`` gives)."""
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    group_rank = (starts + ends + 1) / 2.0  # the mean of positions start+1 .. end
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.repeat(group_rank, ends - starts)
+    return ranks
+
+
 def _binary_auc(pos_mask: npt.NDArray[np.bool_], score: npt.NDArray[np.floating]) -> float:
     """Mann-Whitney AUC with average ranks for ties."""
-    from scipy.stats import rankdata
-
     n_pos = int(pos_mask.sum())
     n_neg = len(pos_mask) - n_pos
     if n_pos == 0 or n_neg == 0:
         raise ValueError("AUC needs both classes among the labels")
-    ranks = rankdata(score)
+    ranks = average_ranks(score)
     return float((ranks[pos_mask].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

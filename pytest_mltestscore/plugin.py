@@ -48,6 +48,10 @@ __all__ = [  # the fixtures, found by pytest as attributes of this plugin module
     "training_data",
 ]
 
+BUILTIN_MARKER_HELP = (
+    "mltestscore: carried by the built-in checks of pytest-mltestscore (-m mltestscore selects "
+    "them, -m 'not mltestscore' leaves them out)"
+)
 MARKER_HELP = (
     "rubric(*ids): ML Test Score rubric items this test earns, ids written <section>-<number>"
 )
@@ -116,6 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", BUILTIN_MARKER_HELP)
     opt = config.option
     if not (
         opt.ml_score or opt.ml_score_min is not None or opt.ml_score_report or opt.ml_score_push

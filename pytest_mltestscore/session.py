@@ -406,7 +406,11 @@ class ScoreSession:
         from .scorecard import one_line, render_scorecard
 
         kinds = {spec.kind for spec in self.reports}
-        if tr.verbosity < 0:
+        # -q shrinks the card to one line, unless a terminal report was asked for by name
+        explicit = bool(self.config.option.ml_score_report) and bool(
+            kinds & {"term", "term-missing"}
+        )
+        if tr.verbosity < 0 and not explicit:
             tr.write_line(one_line(self.report))
         elif kinds & {"term", "term-missing"}:
             tw = self.config.get_terminal_writer()

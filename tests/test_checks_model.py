@@ -646,3 +646,40 @@ def test_numeric_columns_with_few_values_are_levels_not_bins():
     names = [name for name, _ in slice_masks(frame, ["rained", "x"])]
     assert names[:2] == ["rained = 0.0", "rained = 1.0"]
     assert len([n for n in names if n.startswith("x in [")]) == 4
+
+
+def test_rows_to_resolve_a_tie_scales_with_the_interval():
+    from pytest_mltestscore.checks.model.baseline import rows_to_resolve
+
+    # half-width 0.12 for a lead of 0.10 on 180 rows: (0.12 / 0.10)^2 x 180 = 259.2 rows
+    assert rows_to_resolve(0.10, -0.02, 0.0, 180) == 260
+    assert rows_to_resolve(0.05, -0.10, 0.08, 180) is None  # the lead is below the margin
+    assert rows_to_resolve(0.10, 0.099, 0.0, 180) == 181  # nearly resolved already
+
+
+def test_a_tie_on_a_small_held_out_set_says_how_many_rows_would_resolve_it():
+    """A real lead the held-out rows cannot pin down: the message says how much data would."""
+    from sklearn.linear_model import LogisticRegression
+
+    from pytest_mltestscore.checks.model.baseline import rows_to_resolve
+
+    rng = np.random.default_rng(7)
+    n = 240
+    x = rng.normal(size=(n, 3))
+    signal = 0.5 * x[:, 0] + rng.normal(scale=1.6, size=n)
+    y = np.where(signal > 0.45, "yes", "no")  # about 62% "no": the majority class
+    train = pd.DataFrame(x[:60], columns=["a", "b", "c"])
+    hold = pd.DataFrame(x[60:], columns=["a", "b", "c"])
+    model = LogisticRegression().fit(train, y[:60])
+    result = simpler_model_not_better(
+        model, train, y[:60], hold, y[60:], metric="accuracy", n_bootstrap=500, top_k_features=1
+    )
+    assert result.verdict == "fail"
+    lead = result.metrics["constant_difference"]
+    low = result.metrics["constant_ci_low"]
+    assert lead > 0 > low  # the model leads, but the 180 rows cannot tell it from chance
+    needed = rows_to_resolve(lead, low, 0.0, 180)
+    assert needed is not None and needed > 180
+    message = result.message()
+    assert f"about {needed} would resolve it" in message
+    assert "180 held-out rows" in message

@@ -321,3 +321,53 @@ def test_settings_are_validated() -> None:
     reference, current = pair(1000, 0)
     with pytest.raises(ValueError, match="columns not in the reference profile: 'nope'"):
         compare_profiles(reference, current, columns=["nope"])
+
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 7, 30, 200])
+def test_chi2_survival_matches_scipy(dof):
+    """The information-only p-value is computed without importing scipy.stats (1-2 s)."""
+    from scipy import stats
+
+    from pytest_mltestscore.checks.monitor.drift import chi2_sf
+
+    for x in (0.0, 0.05, 0.5, 1.0, dof - 1.0, dof + 1.0, 3.0 * dof, 10.0 * dof + 50.0):
+        expected = stats.chi2.sf(x, dof)
+        assert chi2_sf(x, dof) == pytest.approx(expected, rel=1e-9, abs=1e-300), (x, dof)
+
+
+def test_chi2_pvalue_of_two_count_vectors_matches_scipy():
+    from scipy import stats
+
+    from pytest_mltestscore.checks.monitor.drift import _chi2_pvalue
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        a = rng.integers(0, 200, 6).astype(float)
+        b = rng.integers(0, 200, 6).astype(float)
+        table = np.vstack([a, b])
+        table = table[:, table.sum(axis=0) > 0]
+        expected = stats.chi2_contingency(table, correction=False)[1]
+        assert _chi2_pvalue(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_config_only_run_does_not_import_scipy(pytester):
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=3000) for i in range(3)})
+    frame["c"] = rng.choice(list("abc"), 3000)
+    frame.to_parquet(pytester.path / "training.parquet")
+    frame.sample(frac=0.5, random_state=1).to_parquet(pytester.path / "serving.parquet")
+    pytester.makepyprojecttoml(
+        "[tool.mltestscore]\nhistory = false\n"
+        '[tool.mltestscore.datasets.training]\npath = "training.parquet"\n'
+        '[tool.mltestscore.datasets.serving]\npath = "serving.parquet"\n'
+    )
+    pytester.makeconftest(
+        "import sys\n"
+        "def pytest_unconfigure(config):\n"
+        "    print('scipy.stats imported:', 'scipy.stats' in sys.modules)\n"
+    )
+    assert pytester.runpytest_subprocess("--ml-score-freeze-schema").ret == 0
+    result = pytester.runpytest_subprocess("--ml-score", "-k", "data-1 or monitor-2 or monitor-3")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*3 passed*", "scipy.stats imported: False"])

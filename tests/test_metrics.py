@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn import metrics as skm
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -72,3 +74,13 @@ def test_bad_inputs_raise_clear_errors(binary):
         predict_for(Ridge().fit(X, y), X, "proba")
     with pytest.raises(ValueError, match="not among the model's classes"):
         metrics.log_loss([0, 2], [[0.5, 0.5], [0.5, 0.5]], classes=[0, 1])
+
+
+@given(st.lists(st.integers(min_value=-5, max_value=5).map(float), min_size=1, max_size=60))
+def test_average_ranks_equal_scipys_rankdata(values):
+    from scipy.stats import rankdata
+
+    from pytest_mltestscore.metrics import average_ranks
+
+    array = np.asarray(values)
+    assert np.allclose(average_ranks(array), rankdata(array))

@@ -15,6 +15,7 @@ rows) exceeds ``margin``: a tie on a small held-out set is not a win.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -375,6 +376,7 @@ def simpler_model_not_better(
         ok = lo > margin
         if not ok:
             failed.append(j)
+            notes.append(_rows_to_resolve(b.description, diff, lo, margin, n_hold))
         status = "model wins" if ok else f"not a win: CI lower bound {lo:.4g} <= margin {margin:g}"
         rows.append(
             (b.description, value, model_value, diff, f"[{lo:.4g}, {hi:.4g}]", margin, status)
@@ -413,6 +415,31 @@ def simpler_model_not_better(
         f"({baselines[best].description}: {base_values[best]:.4g}): {method}"
     )
     return CheckResult(CHECK, "pass", summary, table, "model-5", metrics, tuple(notes))
+
+
+def rows_to_resolve(diff: float, low: float, margin: float, n_rows: int) -> int | None:
+    """How many held-out rows would put the interval's lower bound above ``margin`` if the lead
+    stayed ``diff``: the interval's half-width shrinks as 1/sqrt(n). None when the lead itself
+    is not above the margin (no number of rows makes it a win)."""
+    lead = diff - margin
+    half = diff - low
+    if lead <= 0 or half <= 0:
+        return None
+    return max(n_rows + 1, math.ceil(n_rows * (half / lead) ** 2))
+
+
+def _rows_to_resolve(what: str, diff: float, low: float, margin: float, n_rows: int) -> str:
+    needed = rows_to_resolve(diff, low, margin, n_rows)
+    if needed is None:
+        return (
+            f"against {what}: the lead {diff:.4g} is not above the margin {margin:g}, so no "
+            "amount of held-out data makes it a win: improve the model (or ship the simpler one)"
+        )
+    return (
+        f"against {what}: at the observed lead {diff:.4g} the interval is too wide on "
+        f"{n_rows} held-out rows; about {needed} would resolve it (the interval narrows as "
+        "1/sqrt(rows)): collect more labelled held-out data, or improve the model"
+    )
 
 
 # -- built-in check ----------------------------------------------------------------------------
