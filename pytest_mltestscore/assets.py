@@ -177,6 +177,8 @@ class Assets:
                 f"no model {name!r} is configured: add [tool.mltestscore.models.{name}] "
                 f"(configured: {known})"
             )
+        if (absent := self.unavailable("model", name)) is not None:
+            raise NotJudged(f"model {name!r} is optional and not available: {absent}")
         return self.models[name]
 
     def model(self, name: str = "default") -> Any:
@@ -302,7 +304,15 @@ class Assets:
                 f"no dataset {name!r} is configured: add [tool.mltestscore.datasets.{name}] "
                 f"(configured: {known})"
             )
+        if (absent := self.unavailable("dataset", name)) is not None:
+            raise NotJudged(f"dataset {name!r} is optional and not available: {absent}")
         return self.datasets[name]
+
+    def available(self, kind: str, name: str) -> bool:
+        """Whether dataset or model (``kind``) ``name`` is configured and can be used now (an
+        ``optional`` one may be configured and absent)."""
+        configured = self.datasets if kind == "dataset" else self.models
+        return name in configured and self.unavailable(kind, name) is None
 
     def _files(self, spec: DatasetSpec) -> list[Path]:
         from .readers import ReaderError, resolve_paths
@@ -342,7 +352,7 @@ class Assets:
         Raises :class:`AssetError` naming the key and the server (password masked). Datasets
         read from files or by import path are not probed here (nothing is done).
         """
-        spec = self.dataset_spec(name)
+        spec = self.datasets[name] if name in self.datasets else self.dataset_spec(name)
         if spec.url is None:
             return
         from .sql import SQLError, probe
@@ -359,13 +369,15 @@ class Assets:
         Raises :class:`AssetError` naming the key and the server (credentials masked). Models
         loaded from files or by import path are not probed here (nothing is done).
         """
-        spec = self.model_spec(name)
+        spec = self.models[name] if name in self.models else self.model_spec(name)
         if spec.endpoint is None:
             return
         from .endpoints import EndpointError
 
-        try:
-            self.model(name).probe()
+        try:  # not through model(): that asks whether an optional model is available
+            if name not in self._models:
+                self._models[name] = self._load_model(spec)
+            self._models[name].probe()
         except EndpointError as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None
 

@@ -386,9 +386,11 @@ def test_tweets_clean_day_passes_every_text_check(runs):
         ("monitor-2", "serving-invariants"),
         ("monitor-3", "training-serving-skew"),
     ]:
-        assert run.items()[item]["tests"] == [
-            {"nodeid": f"mltestscore::{item}::{check}", "outcome": "passed"}
-        ]
+        tests = {t["nodeid"]: t["outcome"] for t in run.items()[item]["tests"]}
+        nodeid = f"mltestscore::{item}::{check}"
+        assert tests.pop(nodeid) == "passed", (nodeid, tests)
+        # the item's other built-in checks (the deployment ones) have no deployed model here
+        assert set(tests.values()) <= {"skipped"}, tests
 
 
 def test_tweets_clean_day_matches_its_readme(runs):

@@ -177,25 +177,32 @@ def test_deployment_that_differs_fails_naming_rows(
     assert named and all(int(t[1:4]) < 60 for t in named if t[1:4].isdigit())
 
 
+@pytest.mark.parametrize("optional", [False, True], ids=["stops-at-start", "optional"])
 def test_credentials_are_masked_in_output_reports_and_history(
-    pytester: pytest.Pytester, models: dict[str, Any], server: str, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    models: dict[str, Any],
+    server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    optional: bool,
 ) -> None:
     """A database password and an endpoint token, both from the environment, and both wrong:
-    the checks say what failed, naming the key and server, and neither secret is printed or
-    stored."""
+    the run says what failed, naming the key and server, and neither secret is printed or
+    stored. Required, they stop the run at start (exit 4); optional, the checks that need them
+    are not judged and the reports and the history are written, without the secrets."""
     from _servers import postgres_url
 
     host = postgres_url().rsplit("@", 1)[1]
     monkeypatch.setenv("MLTESTSCORE_TODAY", DAY)
     monkeypatch.setenv("LIVE_DB_PASSWORD", "pg-Secret-9f3")
     monkeypatch.setenv("LIVE_TOKEN", "tok-Secret-7a1")
+    flag = "\noptional = true" if optional else ""
     serving = (
         f'url = "postgresql://mlts:${{LIVE_DB_PASSWORD}}@{host}"\n'
-        'table = "predictions"\nwindow = "1d"'
+        f'table = "predictions"\nwindow = "1d"{flag}'
     )
     deployed = (
         f'url = "{server}/v2/models/missing"\nprotocol = "kserve-v2"\n'
-        'headers = { Authorization = "Bearer ${LIVE_TOKEN}" }'
+        f'headers = {{ Authorization = "Bearer ${{LIVE_TOKEN}}" }}{flag}'
     )
     _project(pytester, models, deployed, serving)
     result = pytester.runpytest(
@@ -207,10 +214,20 @@ def test_credentials_are_masked_in_output_reports_and_history(
     out = result.stdout.str() + result.stderr.str()
     assert "[tool.mltestscore.datasets.serving]: postgresql://mlts:***@" in out
     assert "password authentication failed" in out
+    assert "/v2/models/missing" in out and "not on this server" in out
+    written = ("r.json", "r.md", ".mltestscore/history.sqlite")
+    if optional:
+        assert result.ret == 0, out
+        assert set(_outcomes(pytester.path / "r.json").values()) == {"skipped"}
+        assert all((pytester.path / f).is_file() for f in written)
+    else:
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, out
+        assert not any((pytester.path / f).exists() for f in written)
     for secret in ("pg-Secret-9f3", "tok-Secret-7a1"):
         assert secret not in out
-        for file in ("r.json", "r.md", ".mltestscore/history.sqlite"):
-            assert secret.encode() not in (pytester.path / file).read_bytes(), file
+        for file in written:
+            path = pytester.path / file
+            assert not path.exists() or secret.encode() not in path.read_bytes(), file
 
 
 def test_deployed_model_stands_where_a_model_does(

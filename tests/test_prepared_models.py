@@ -253,9 +253,10 @@ def test_config_mistakes_are_usage_errors(
     result.stderr.fnmatch_lines([message])
 
 
-def test_a_transform_that_cannot_load_fails_the_checks_naming_the_key(
+def test_a_transform_that_cannot_load_stops_the_run_naming_the_key(
     pytester: pytest.Pytester, artifacts: Path, tweets: pd.DataFrame
 ) -> None:
+    """Configuration that cannot work is a usage error at start, once, naming the model's key."""
     _project(
         pytester,
         artifacts,
@@ -263,10 +264,13 @@ def test_a_transform_that_cannot_load_fails_the_checks_naming_the_key(
         'transform_path = "models/vectorizer.joblib"\ninputs = ["text"]',
     )
     result = pytester.runpytest(ML_SCORE, "-k", "data-2", "-rf")
-    assert "Traceback" not in result.stdout.str()
-    result.stdout.fnmatch_lines(
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "Traceback" not in err + result.stdout.str()
+    result.stderr.fnmatch_lines(
         [
             "*[[]tool.mltestscore.models.default[]]: refusing to load *vectorizer.joblib*"
             "trusted = true*"
         ]
     )
+    assert err.count("refusing to load") == 1

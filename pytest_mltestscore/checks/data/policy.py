@@ -94,7 +94,9 @@ def feature_policy(
 
 # -- built-in check ----------------------------------------------------------------------------
 def run_feature_policy(ctx: CheckContext) -> CheckResult:
-    fallback = ctx.assets.features("training") if "training" in ctx.assets.datasets else None
+    fallback = (
+        ctx.assets.features("training") if ctx.assets.available("dataset", "training") else None
+    )
     names = feature_names(ctx.assets.model("default"), fallback)
     return feature_policy(
         names,

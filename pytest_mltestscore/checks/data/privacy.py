@@ -620,7 +620,9 @@ def deletion_log_check(
 # -- built-in check ----------------------------------------------------------------------------
 def run_privacy(ctx: CheckContext) -> CheckResult:
     frames: dict[str, pd.DataFrame] = {
-        n: ctx.assets.frame(n) for n in ("training", "serving") if n in ctx.assets.datasets
+        n: ctx.assets.frame(n)
+        for n in ("training", "serving")
+        if ctx.assets.available("dataset", n)
     }
     scan = pii_scan(
         frames,

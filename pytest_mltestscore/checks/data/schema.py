@@ -1190,7 +1190,7 @@ def schema_if_any(path: Path) -> Schema | None:
     """The checked-in schema, or None when there is none yet or it cannot be read."""
     try:
         return checked_in_schema(path)
-    except AssetError:
+    except (MissingSchema, SchemaUnreadable):  # data-1 reports either; kinds are then inferred
         return None
 
 
@@ -1205,7 +1205,9 @@ def planned_profile(
 def validate_dataset(ctx: CheckContext, name: str) -> CheckResult:
     """Validate dataset ``name`` against the checked-in schema with the check's parameters."""
     schema = checked_in_schema(ctx.schema_path)
-    reference = "training" if name != "training" and "training" in ctx.assets.datasets else None
+    reference = (
+        "training" if name != "training" and ctx.assets.available("dataset", "training") else None
+    )
     profile = planned_profile(ctx, name, reference, schema)
     result = validate(
         profile,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...builtin import BuiltinCheck, CheckContext, Param, model
+from ...builtin import BuiltinCheck, CheckContext, Param, dataset, model
 from ...findings import plural, short
 from ...modeling import own_columns
 from ...outputs import Outputs, collect_outputs, compare_outputs, row_labels
@@ -220,7 +220,7 @@ def deployed_model(ctx: CheckContext) -> str | None:
     """`deployed` model (url = ...)"""
     name = ctx.params.get("deployed") or "deployed"
     if name in ctx.assets.models:
-        return None
+        return model(name)(ctx)  # configured: also not judged while an optional one is absent
     return (
         f"no deployed model {name!r} configured ([tool.mltestscore.models.{name}] with url and "
         "protocol, the model where it is deployed)"
@@ -231,7 +231,7 @@ def rows_dataset(ctx: CheckContext) -> str | None:
     """`serving` dataset (or the `dataset` parameter)"""
     name = ctx.params.get("dataset") or "serving"
     if name in ctx.assets.datasets:
-        return None
+        return dataset(name)(ctx)
     return f"no dataset {name!r} configured ([tool.mltestscore.datasets.{name}])"
 
 

@@ -158,7 +158,7 @@ def _is_missing(y: np.ndarray) -> np.ndarray:
 # -- built-in check ----------------------------------------------------------------------------
 def needs_gate(ctx: CheckContext) -> str | None:
     """`threshold` parameter or `previous` model"""
-    if ctx.params.get("threshold") is not None or "previous" in ctx.assets.models:
+    if ctx.params.get("threshold") is not None or ctx.assets.available("model", "previous"):
         return None
     return (
         "nothing to gate against: set threshold under [tool.mltestscore.checks.infra-4] or "
@@ -173,7 +173,7 @@ def run_validation_gate(ctx: CheckContext) -> CheckResult:
     keep = y.notna().to_numpy()
     X = frame.drop(columns=list(ctx.assets.dataset_spec(ds).role_columns))[keep]
     y = y[keep]
-    previous = ctx.assets.model("previous") if "previous" in ctx.assets.models else None
+    previous = ctx.assets.model("previous") if ctx.assets.available("model", "previous") else None
     return validation_gate(
         ctx.model("default"),
         X,

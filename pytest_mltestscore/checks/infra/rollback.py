@@ -200,7 +200,9 @@ def run_rollback(ctx: CheckContext) -> CheckResult:
     previous = ctx.assets.model_spec("previous")
     assert previous.path is not None
     serving = ctx.assets.frame("serving")
-    reference = ctx.assets.frame("training") if "training" in ctx.assets.datasets else None
+    reference = (
+        ctx.assets.frame("training") if ctx.assets.available("dataset", "training") else None
+    )
     return rollback_ready(
         previous.path,
         serving,

@@ -351,7 +351,7 @@ def run_numerical_stability(ctx: CheckContext) -> CheckResult:
     samples: dict[str, pd.DataFrame] = {
         n: ctx.model_inputs("default", n)
         for n in ("training", "serving")
-        if n in ctx.assets.datasets
+        if ctx.assets.available("dataset", n)
     }
     return numerical_stability(
         ctx.model("default"), samples, weight_bound=ctx.params["weight_bound"]
