@@ -533,7 +533,8 @@ class Assets:
 
     def declared_kinds(self, name: str) -> dict[str, str]:
         """Column kinds the config declares for dataset ``name`` (``kinds = {...}``)."""
-        return dict(self.dataset_spec(name).kinds)
+        spec = self.datasets[name] if name in self.datasets else self.dataset_spec(name)
+        return dict(spec.kinds)  # config alone: whether an optional dataset is there is moot
 
     def cached_profile(self, name: str, reference: str | None = None) -> DatasetProfile | None:
         """The profile if this process already computed it (never computes); with several

@@ -18,6 +18,7 @@ def _dest(option: str) -> str:
 def run_command(config: pytest.Config) -> int | None:
     """Run the command the options ask for and return its exit status, or None for a test run."""
     from .assets import AssetError
+    from .result import NotJudged
 
     wanted = {k for k, v in vars(config.option).items() if k.startswith(FREEZE_PREFIX) and v}
     if wanted:
@@ -30,7 +31,7 @@ def run_command(config: pytest.Config) -> int | None:
                 continue
             try:
                 print(check.freeze.run(project.context(check)))
-            except (AssetError, ValueError, ImportError) as exc:
+            except (AssetError, NotJudged, ValueError, ImportError) as exc:
                 raise pytest.UsageError(f"{check.freeze.option}: {exc}") from None
         return 0
     if config.option.ml_score_history:

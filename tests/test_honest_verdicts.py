@@ -435,6 +435,27 @@ def test_an_optional_dataset_that_has_not_arrived_is_not_judged(pytester):
     )
 
 
+def test_freezing_the_schema_from_an_optional_dataset_that_has_not_arrived_is_a_usage_error(
+    pytester,
+):
+    p = _project(
+        pytester,
+        "[tool.mltestscore]\nhistory = false\n[tool.mltestscore.datasets.training]\n"
+        'path = "exports/*.csv"\noptional = true\n',
+    )
+    result = p.runpytest("--ml-score-freeze-schema")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "Traceback" not in err and "INTERNALERROR" not in err
+    result.stderr.fnmatch_lines(
+        [
+            "*--ml-score-freeze-schema: dataset 'training' is optional and not available: *"
+            "exports/*.csv*no file matches*"
+        ]
+    )
+    assert not (p.path / "mltestscore-schema.json").exists()
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
