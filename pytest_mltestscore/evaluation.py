@@ -7,7 +7,7 @@ rubric item. Frame and column arguments are checked with :mod:`pytest_mltestscor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,6 +107,45 @@ def resolve_metric(metric: str | Metric | None, model: object, y: object) -> Met
 def outputs(model: Any, X: Any, metric: Metric) -> npt.NDArray[Any]:
     """The model output ``metric`` needs, computed once so it can be scored on many subsets."""
     return predict_for(model, X, metric.needs)
+
+
+#: Rows per stacked prediction call: small data gets one call, large data bounded memory.
+STACK_ROWS = 50_000
+
+
+def stacked_outputs(
+    model: Any, variants: Iterable[Any], metric: Metric, max_rows: int = STACK_ROWS
+) -> Iterator[npt.NDArray[Any]]:
+    """The outputs ``metric`` needs on each variant of the same rows (a permuted column, a
+    resample), in order, from as few prediction calls as fit in ``max_rows`` rows: on small
+    data one call instead of one per variant, whose fixed cost (a pipeline's transforms, an
+    endpoint's round trip) would otherwise dominate. Models predict each row on its own."""
+    batch: list[Any] = []
+    rows = 0
+
+    def flush() -> Iterator[npt.NDArray[Any]]:
+        sizes = [n_rows(v) for v in batch]
+        if len(batch) == 1:
+            yield outputs(model, batch[0], metric)
+            return
+        if hasattr(batch[0], "iloc"):
+            import pandas as pd
+
+            stacked = pd.concat(batch, ignore_index=True)
+        else:
+            stacked = np.concatenate([np.asarray(v) for v in batch])
+        out = outputs(model, stacked, metric)
+        yield from np.split(out, np.cumsum(sizes)[:-1])
+
+    for variant in variants:
+        size = n_rows(variant)
+        if batch and rows + size > max_rows:
+            yield from flush()
+            batch, rows = [], 0
+        batch.append(variant)
+        rows += size
+    if batch:
+        yield from flush()
 
 
 _POSITIVE_METRICS = frozenset({"recall", "precision", "f1"})
