@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cost import LOAD, PREDICT, PROFILE, READ, SQL, metered_chunks, spending
 from .result import NotJudged
 from .settings import DatasetSpec, ModelSpec
 
@@ -183,7 +184,8 @@ class Assets:
 
     def model(self, name: str = "default") -> Any:
         if name not in self._models:
-            self._models[name] = self._load_model(self.model_spec(name))
+            with spending(LOAD):
+                self._models[name] = self._load_model(self.model_spec(name))
         return self._models[name]
 
     def _load_model(self, spec: ModelSpec) -> Any:
@@ -290,7 +292,8 @@ class Assets:
         try:
             with warnings.catch_warnings():  # only an exception says the model cannot take them
                 warnings.simplefilter("ignore")
-                model.predict(rows)
+                with spending(PREDICT, rows):
+                    model.predict(rows)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             return ModelTrial(name, ds, tuple(names), f"{type(exc).__name__}: {first}", spec.key)
@@ -341,7 +344,7 @@ class Assets:
         from .sql import SQLError, iter_sql_chunks
 
         try:
-            yield from iter_sql_chunks(self._sql_source(spec))
+            yield from metered_chunks(SQL, iter_sql_chunks(self._sql_source(spec)))
         except SQLError as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None
 
@@ -393,14 +396,21 @@ class Assets:
         from .readers import ReaderError, iter_chunks
 
         try:
-            yield from iter_chunks(self._files(spec), chunk_rows=spec.chunk_rows, fmt=spec.format)
+            yield from metered_chunks(
+                READ, iter_chunks(self._files(spec), chunk_rows=spec.chunk_rows, fmt=spec.format)
+            )
         except ReaderError as exc:
             raise AssetError(f"[{spec.key}]: {exc}") from None
 
     def frame(self, name: str) -> pd.DataFrame:
         """The whole dataset as one DataFrame (sampled to ``sample`` rows when set)."""
-        if name in self._frames:
-            return self._frames[name]
+        if name not in self._frames:
+            with spending(READ) as span:
+                self._frames[name] = self._read_frame(name)
+                span.rows = len(self._frames[name])
+        return self._frames[name]
+
+    def _read_frame(self, name: str) -> pd.DataFrame:
         spec = self.dataset_spec(name)
         import pandas as pd
 
@@ -450,7 +460,6 @@ class Assets:
             )
         if spec.sample is not None and len(df) > spec.sample:
             df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
-        self._frames[name] = df
         return df
 
     def _source(self, spec: DatasetSpec) -> str:
@@ -578,16 +587,18 @@ class Assets:
                 "vocabularies": vocabularies,
                 "vocabulary_cap": spec.vocabulary_cap,
             }
-            try:
-                if spec.engine != "local" and spec.sample is None:
-                    self._profiles[key] = self._profile_distributed(spec, ref, options)
-                else:
-                    self._profiles[key] = profile_chunks(
-                        self._feature_chunks(name), reference=ref, **options
-                    )
-            except ValueError as exc:
-                spec = self.dataset_spec(name)
-                raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+            with spending(PROFILE) as span:
+                try:
+                    if spec.engine != "local" and spec.sample is None:
+                        self._profiles[key] = self._profile_distributed(spec, ref, options)
+                    else:
+                        self._profiles[key] = profile_chunks(
+                            self._feature_chunks(name), reference=ref, **options
+                        )
+                except ValueError as exc:
+                    spec = self.dataset_spec(name)
+                    raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+                span.rows = self._profiles[key].n_rows
             if self._profiles[key].n_rows == 0:
                 raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
         self._latest[(name, reference)] = self._profiles[key]

@@ -144,8 +144,10 @@ class CheckContext:
         from .loading import ImportPathError, load_callable
 
         assert self.settings.training_fit is not None
+        from .cost import counted_trainer
+
         try:
-            return load_callable(self.settings.training_fit)
+            return counted_trainer(load_callable(self.settings.training_fit))
         except ImportPathError as exc:
             raise AssetError(f"[tool.mltestscore.training] fit: {exc}") from None
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .cost import HTTP, spending
 from .masking import MissingVariable, expand, mask, mask_url, url_secrets
 
 if TYPE_CHECKING:
@@ -298,6 +299,12 @@ class EndpointModel:
         return status, data
 
     def _send_timed(self, method: str, url: str, body: bytes | None) -> tuple[int, bytes, float]:
+        with spending(HTTP):
+            return self._send_with_retries(method, url, body)
+
+    def _send_with_retries(
+        self, method: str, url: str, body: bytes | None
+    ) -> tuple[int, bytes, float]:
         urllib3 = _urllib3()
         pool = self._pool_manager()
         self._resolved()

@@ -7,7 +7,7 @@ rubric item. Frame and column arguments are checked with :mod:`pytest_mltestscor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -109,6 +109,45 @@ def outputs(model: Any, X: Any, metric: Metric) -> npt.NDArray[Any]:
     return predict_for(model, X, metric.needs)
 
 
+#: Rows per stacked prediction call: small data gets one call, large data bounded memory.
+STACK_ROWS = 50_000
+
+
+def stacked_outputs(
+    model: Any, variants: Iterable[Any], metric: Metric, max_rows: int = STACK_ROWS
+) -> Iterator[npt.NDArray[Any]]:
+    """The outputs ``metric`` needs on each variant of the same rows (a permuted column, a
+    resample), in order, from as few prediction calls as fit in ``max_rows`` rows: on small
+    data one call instead of one per variant, whose fixed cost (a pipeline's transforms, an
+    endpoint's round trip) would otherwise dominate. Models predict each row on its own."""
+    batch: list[Any] = []
+    rows = 0
+
+    def flush() -> Iterator[npt.NDArray[Any]]:
+        sizes = [n_rows(v) for v in batch]
+        if len(batch) == 1:
+            yield outputs(model, batch[0], metric)
+            return
+        if hasattr(batch[0], "iloc"):
+            import pandas as pd
+
+            stacked = pd.concat(batch, ignore_index=True)
+        else:
+            stacked = np.concatenate([np.asarray(v) for v in batch])
+        out = outputs(model, stacked, metric)
+        yield from np.split(out, np.cumsum(sizes)[:-1])
+
+    for variant in variants:
+        size = n_rows(variant)
+        if batch and rows + size > max_rows:
+            yield from flush()
+            batch, rows = [], 0
+        batch.append(variant)
+        rows += size
+    if batch:
+        yield from flush()
+
+
 _POSITIVE_METRICS = frozenset({"recall", "precision", "f1"})
 
 
@@ -183,6 +222,70 @@ def bootstrap_indices(n: int, n_bootstrap: int, seed: int) -> Iterator[npt.NDArr
         yield rng.integers(0, n, n)
 
 
+#: Index cells (resamples x rows) drawn at once by the vectorized bootstrap (8 MB).
+_BOOT_CELLS = 1_000_000
+
+
+def row_terms(
+    metric: Metric, y: npt.NDArray[Any], out: npt.NDArray[Any], classes: npt.NDArray[Any] | None
+) -> npt.NDArray[np.float64] | None:
+    """Per-row terms whose mean is the metric (its square for rmse), or None for a metric that
+    is not a mean over rows (AUC, F1, r2...) or cannot be taken on all these rows at once."""
+    try:
+        if metric.name == "accuracy":
+            return np.asarray(np.asarray(y) == np.asarray(out), dtype=float)
+        if metric.name in ("mae", "rmse"):
+            err = np.asarray(y, dtype=float) - np.asarray(out, dtype=float)
+            return np.abs(err) if metric.name == "mae" else err**2
+        if metric.name == "log_loss":
+            return _log_loss_terms(y, out, classes)
+    except ValueError:
+        return None
+    return None
+
+
+def _log_loss_terms(
+    y: npt.NDArray[Any], out: npt.NDArray[Any], classes: npt.NDArray[Any] | None
+) -> npt.NDArray[np.float64]:
+    """Each row's negative log-likelihood, as ``metrics.log_loss`` takes their mean."""
+    pr = np.asarray(out, dtype=float)
+    if pr.ndim == 1:
+        pr = np.column_stack([1 - pr, pr])
+    labels = np.unique(y) if classes is None else np.asarray(classes)
+    if pr.ndim != 2 or pr.shape[1] != len(labels) or len(pr) != len(y):
+        raise ValueError("probabilities do not match the classes")
+    index = {c: i for i, c in enumerate(labels.tolist())}
+    try:
+        cols = np.fromiter((index[v] for v in np.asarray(y).tolist()), dtype=np.intp, count=len(y))
+    except KeyError:
+        raise ValueError("a label is not among the model's classes") from None
+    return -np.log(np.clip(pr[np.arange(len(y)), cols], 1e-15, 1.0))
+
+
+def bootstrap_means(
+    terms: list[npt.NDArray[np.float64]], n_bootstrap: int, seed: int
+) -> list[npt.NDArray[np.float64]]:
+    """The mean of each array of per-row ``terms`` on the resamples :func:`bootstrap_indices`
+    draws (the same rows, in the same order), computed a block of resamples at a time."""
+    n = len(terms[0])
+    rng = np.random.default_rng(seed)
+    block = max(1, _BOOT_CELLS // max(n, 1))
+    means: list[list[npt.NDArray[np.float64]]] = [[] for _ in terms]
+    done = 0
+    while done < n_bootstrap:
+        k = min(block, n_bootstrap - done)
+        idx = rng.integers(0, n, (k, n))
+        for out, t in zip(means, terms, strict=True):
+            out.append(t[idx].mean(axis=1))
+        done += k
+    return [np.concatenate(m) for m in means]
+
+
+def finish_mean(metric: Metric, means: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The metric from the mean of its :func:`row_terms` (the root for rmse)."""
+    return np.sqrt(means) if metric.name == "rmse" else means
+
+
 def bootstrap_scores(
     metric: Metric,
     y: npt.NDArray[Any],
@@ -197,6 +300,9 @@ def bootstrap_scores(
     ``out`` is the model output already computed for these rows, so nothing is re-predicted.
     A resample on which the metric is undefined (one class for AUC) gives NaN.
     """
+    terms = row_terms(metric, y, out, classes) if len(y) else None
+    if terms is not None:  # a mean over rows: every resample at once
+        return finish_mean(metric, bootstrap_means([terms], n_bootstrap, seed)[0])
     values = np.full(n_bootstrap, np.nan)
     for b, idx in enumerate(bootstrap_indices(len(y), n_bootstrap, seed)):
         value = try_score(metric, y[idx], out[idx], classes, positive)

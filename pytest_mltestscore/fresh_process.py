@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cost import FRESH, spending
+
 DEFAULT_TIMEOUT = 300.0
 
 
@@ -61,14 +63,15 @@ def run_script(
         "        json.dump(obj, fh)\n"
     )
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", prelude + script],
-            env=_child_env(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        with spending(FRESH):
+            proc = subprocess.run(
+                [sys.executable, "-c", prelude + script],
+                env=_child_env(env),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
     except subprocess.TimeoutExpired:
         return ChildResult(False, None, f"the fresh Python process did not finish in {timeout:g} s")
     if proc.returncode != 0 or not out_file.is_file():

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .durations import COST_PROPERTY
 from .evidence import CHECK_PROPERTY, check_payload
 from .state import METRICS_PROPERTY
 
@@ -52,6 +53,21 @@ class BuiltinCheckItem(pytest.Item):
             self.add_marker(pytest.mark.skip(reason=skip_reason))
 
     def runtest(self) -> None:
+        """Run the check, counting what it spends through the shared seams (fits, predictions,
+        fresh processes, reads) for ``--ml-score-durations`` and the JSON report."""
+        import time
+
+        from .cost import metering
+
+        start = time.perf_counter()
+        with metering() as meter:
+            try:
+                self._judge()
+            finally:
+                cost = meter.to_json(time.perf_counter() - start)
+                self.user_properties.append((COST_PROPERTY, cost))
+
+    def _judge(self) -> None:
         from .assets import AssetError
         from .result import NotJudged
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .cost import PREDICT, spending
 from .metrics import Metric, Task, get_metric
 
 if TYPE_CHECKING:
@@ -76,12 +77,14 @@ def predict_for(model: Any, X: pd.DataFrame | npt.ArrayLike, needs: str) -> npt.
     """The model output a metric needs: ``label``, ``value``, ``score`` (1-D) or ``proba`` (2-D)."""
     X = own_columns(model, X)
     if needs in ("label", "value"):
-        return np.asarray(model.predict(X))
+        with spending(PREDICT, X):
+            return np.asarray(model.predict(X))
     if not has_proba(model):
         raise ValueError(
             f"{type(model).__name__} has no predict_proba, which a probability metric needs"
         )
-    proba = np.asarray(model.predict_proba(X), dtype=float)
+    with spending(PREDICT, X):
+        proba = np.asarray(model.predict_proba(X), dtype=float)
     if needs == "score":
         if proba.ndim != 2 or proba.shape[1] != 2:
             raise ValueError("a positive-class score needs a binary classifier")

@@ -17,6 +17,7 @@ ML_SCORE_FREEZE_SCHEMA = "--ml-score-freeze-schema"
 ML_SCORE_FREEZE_DEPS = "--ml-score-freeze-deps"
 ML_SCORE_HISTORY = "--ml-score-history"
 ML_SCORE_PUSH = "--ml-score-push"
+ML_SCORE_DURATIONS = "--ml-score-durations"
 
 REPORT_TYPES = ["term", "term-missing", "json", "markdown", "html", "prometheus"]
 REPORT_NEEDS_PATH = {"json", "markdown", "html", "prometheus"}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .cost import PREDICT, spending
 from .metrics import Task
 from .modeling import classes_of, has_proba, infer_task, own_columns
 
@@ -73,8 +74,12 @@ def collect_outputs(model: Any, X: Any, *, select: bool = True) -> Outputs:
     own columns when it names them, unless ``select`` is False (``X`` exactly as given)."""
     if select:
         X = own_columns(model, X)
-    predictions = np.asarray(model.predict(X))
-    proba = np.asarray(model.predict_proba(X), dtype=float) if has_proba(model) else None
+    with spending(PREDICT, X):
+        predictions = np.asarray(model.predict(X))
+    proba = None
+    if has_proba(model):
+        with spending(PREDICT, X):
+            proba = np.asarray(model.predict_proba(X), dtype=float)
     return Outputs(
         task=infer_task(model),
         predictions=predictions,

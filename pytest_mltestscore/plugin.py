@@ -23,6 +23,7 @@ from .fixtures import (
 )
 from .options import (
     ML_SCORE,
+    ML_SCORE_DURATIONS,
     ML_SCORE_FREEZE_DEPS,
     ML_SCORE_FREEZE_SCHEMA,
     ML_SCORE_HISTORY,
@@ -111,6 +112,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ml-score; default: push_url in [tool.mltestscore])",
     )
     group.addoption(
+        ML_SCORE_DURATIONS,
+        action="store_true",
+        default=False,
+        help="after the scorecard, print each built-in check's time and what it spent it on "
+        "(model fits, predictions, fresh processes, dataset reads and profiles), the slowest "
+        "first (implies --ml-score)",
+    )
+    group.addoption(
         ML_SCORE_RUBRIC,
         default=None,
         metavar="NAME_OR_PATH",
@@ -123,7 +132,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", BUILTIN_MARKER_HELP)
     opt = config.option
     if not (
-        opt.ml_score or opt.ml_score_min is not None or opt.ml_score_report or opt.ml_score_push
+        opt.ml_score
+        or opt.ml_score_min is not None
+        or opt.ml_score_report
+        or opt.ml_score_push
+        or opt.ml_score_durations
     ):
         return
     from .project import load_project

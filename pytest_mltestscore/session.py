@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import clock
+from .durations import Durations
 from .evidence import Evidence
 from .items import NODE_PREFIX, REPORT_ATTR, TRIAL_PROPERTY, BuiltinCheckItem, nodeid_of
 from .judges import SessionJudges
@@ -78,6 +79,7 @@ class ScoreSession:
         self.completed = False
         self.partial: str | None = None
         self.evidence = Evidence()
+        self.durations = Durations()
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -207,6 +209,7 @@ class ScoreSession:
         ):
             self.builtin_failed.append(report.nodeid)
         self.evidence.add(report)
+        self.durations.add(report)
         ids = getattr(report, REPORT_ATTR, None)
         if ids is None:
             return
@@ -307,7 +310,8 @@ class ScoreSession:
             min_score=self.settings.min_score,
         )
         extra = {
-            "unknown_ids": [{"nodeid": n, "ids": ids} for n, ids in sorted(self.unknown.items())]
+            "unknown_ids": [{"nodeid": n, "ids": ids} for n, ids in sorted(self.unknown.items())],
+            "durations": self.durations.rows(),
         }
         created = clock.now().isoformat(timespec="seconds")  # follows a pinned today
         self.report = build_report(
@@ -446,6 +450,12 @@ class ScoreSession:
             tr.write_line(gate, red=True, bold=True)
         elif gate is not None:
             tr.write_line(gate, green=True)
+        if self.config.option.ml_score_durations:
+            from .durations import render_durations
+
+            tr.write_sep("-", "ML Test Score: built-in checks by time (slowest first)")
+            for line in render_durations(self.durations.rows()):
+                tr.write_line(line)
         findings = self.not_blocking() if self.gated else []
         if findings:
             tr.write_line(

@@ -62,6 +62,7 @@ LAYERS: dict[str, int] = {
     "profile_figures": 1,
     "plots": 1,
     "htmlreport": 1,
+    "durations": 1,
     # leaves
     "": 0,  # the package's face (__init__)
     "_moved": 0,
@@ -74,6 +75,7 @@ LAYERS: dict[str, int] = {
     "arguments": 0,
     "options": 0,
     "masking": 0,
+    "cost": 0,
 }
 LAYER_NAMES = {4: "pytest glue", 3: "registry", 2: "checks", 1: "services", 0: "leaves"}
 

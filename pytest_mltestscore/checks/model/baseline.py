@@ -24,9 +24,11 @@ import numpy.typing as npt
 from ...builtin import METRIC, BuiltinCheck, CheckContext, Param, dataset, model, needs_holdout
 from ...evaluation import (
     bootstrap_indices,
+    bootstrap_means,
     check_bootstrap,
     check_fraction,
     check_positive,
+    finish_mean,
     gain,
     labelled,
     labels_of,
@@ -36,6 +38,7 @@ from ...evaluation import (
     percentile_interval,
     positive_for,
     resolve_metric,
+    row_terms,
     score,
     take_rows,
 )
@@ -267,6 +270,12 @@ def _paired_bootstrap(
     positive: object,
 ) -> npt.NDArray[np.float64]:
     """Resampled differences (model gain over each baseline); NaN where the metric is undefined."""
+    terms = [row_terms(metric, y, out, classes) for out, classes in [model_out, *others]]
+    if len(y) and all(t is not None for t in terms):  # means over rows: all resamples at once
+        means = bootstrap_means([t for t in terms if t is not None], n_bootstrap, seed)
+        mine, *theirs = (finish_mean(metric, m) for m in means)
+        sign = 1.0 if metric.greater_is_better else -1.0  # gain() over every resample
+        return np.column_stack([sign * (mine - t) for t in theirs] or [np.empty((n_bootstrap, 0))])
     diffs = np.full((n_bootstrap, len(others)), np.nan)
     for b, idx in enumerate(bootstrap_indices(len(y), n_bootstrap, seed)):
         yb = y[idx]

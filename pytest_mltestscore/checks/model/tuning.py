@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from ...assets import AssetError
 from ...builtin import METRIC, BuiltinCheck, CheckContext, Param, dataset, import_path, param
+from ...cost import FIT, spending
 from ...evaluation import (
     allowed_gap,
     check_positive,
@@ -105,7 +106,8 @@ class _Scorer:
                 warnings.simplefilter("always")
                 for train, test in zip(self.train, self.folds, strict=True):
                     est = self.factory(**params)
-                    fitted = est.fit(take_rows(self.X, train), take_rows(self.y, train))
+                    with spending(FIT, len(train)):
+                        fitted = est.fit(take_rows(self.X, train), take_rows(self.y, train))
                     model = est if fitted is None else fitted
                     values.append(
                         evaluate(
