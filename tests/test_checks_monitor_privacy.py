@@ -459,3 +459,20 @@ path = "serving.csv"
             "*serving.island*1 of 40 rows*",
         ]
     )
+
+
+def test_many_distinct_values_go_through_one_combined_prefilter_first(engine):
+    """Above 1,000 distinct values RE2 first picks the values any detector could match: the
+    result is the one the pure-``re`` path gives."""
+    n = 3000
+    values = [f"order {i:06d} shipped" for i in range(n)]
+    values[10] = "mail jane.doe@example.com"
+    values[2000] = "from 192.168.10.24"
+    values[2999] = "card 4111 1111 1111 1111"
+    result = pii_scan({"events": pd.DataFrame({"note": values})})
+    found = {(r[0], r[2]): r[6] for r in result.table.rows}
+    assert found == {
+        ("events.note", "rows with email"): 1,
+        ("events.note", "rows with card"): 1,
+        ("events.note", "rows with ip"): 1,
+    }

@@ -308,7 +308,7 @@ def _arrow_strings(values: pd.Series) -> Any:
     return pa.array(values.tolist(), type=pa.large_string())
 
 
-MEMO_VALUES = 200_000
+MEMO_VALUES = 20_000
 """Distinct values per column whose outcome is remembered across chunks (a category seen in
 every chunk is matched once); beyond it new values are matched again in each chunk."""
 
@@ -342,12 +342,28 @@ def _outcomes(
     allow_values: re.Pattern[str] | None,
     state: _ColumnScan,
     max_examples: int,
+    prefiltered: bool = False,
 ) -> npt.NDArray[np.int64]:
     """Per distinct value, bits ``2i`` (detector ``i`` matched) and ``2i + 1`` (it matched a
     valid, non-allowed value); examples of flagged values go to ``state`` (masked)."""
     bits = np.zeros(len(uniq), dtype=np.int64)
     arrow = _arrow_strings(uniq)
     blob = "\n".join(uniq.tolist()) if arrow is None else ""
+    if arrow is not None and not prefiltered and len(uniq) > 1000:
+        # One RE2 pass with every prefilter first: most values of a clean column match none,
+        # and only those that match one go through each detector's own.
+        import pyarrow.compute as pc
+
+        anything = "|".join(f"(?:{d.prefilter})" for d in detectors)
+        some = np.asarray(
+            pc.match_substring_regex(arrow, anything).to_numpy(zero_copy_only=False), dtype=bool
+        )
+        if not some.any():
+            return bits
+        where = np.flatnonzero(some)
+        subset = uniq.iloc[where].reset_index(drop=True)
+        bits[where] = _outcomes(subset, detectors, allow_values, state, max_examples, True)
+        return bits
     for i, det in enumerate(detectors):
         if arrow is not None:
             # RE2 through pyarrow: linear time, about ten times faster than re here.
@@ -388,6 +404,16 @@ def _outcomes(
     return bits
 
 
+def _all_strings(values: pd.Series) -> bool:
+    """Whether every non-null value is a ``str`` by the dtype alone (no look at each value)."""
+    import pandas as pd
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return isinstance(dtype.categories.dtype, pd.StringDtype)
+    return isinstance(dtype, pd.StringDtype)
+
+
 def _scan_values(
     values: pd.Series,
     detectors: Sequence[Detector],
@@ -402,9 +428,10 @@ def _scan_values(
     if counts.empty:
         return
     keys = counts.index.to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in keys), dtype=bool, count=len(keys))
-    keys = keys[is_str]
-    weights = counts.to_numpy()[is_str].astype(np.int64)
+    weights = counts.to_numpy().astype(np.int64)
+    if not _all_strings(values):
+        is_str = np.fromiter((isinstance(v, str) for v in keys), dtype=bool, count=len(keys))
+        keys, weights = keys[is_str], weights[is_str]
     if not len(keys):
         return
     memo = state.memo
