@@ -446,14 +446,16 @@ class Assets:
             df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if len(df) == 0:
             raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
-        self._require_named_columns(spec, df.columns)
+        self.require_named_columns(name, df.columns)
         if spec.sample is not None and len(df) > spec.sample:
             df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
         self._frames[name] = df
         return df
 
-    def _require_named_columns(self, spec: DatasetSpec, columns: Collection[Any]) -> None:
-        """Every column the config names (roles and features) is in the data."""
+    def require_named_columns(self, name: str, columns: Collection[Any]) -> None:
+        """Every column the config names for dataset ``name`` (roles and features) is among
+        ``columns`` (those of its data), else an :class:`AssetError` naming key and column."""
+        spec = self.dataset_spec(name)
         named = [
             (role, getattr(spec, role))
             for role in ("id", "timestamp", "target", "prediction")
@@ -499,11 +501,14 @@ class Assets:
         live = {k: waiting[k]() for k in keys}
         rows = 0
         for chunk in self.chunks(name):
-            if rows == 0:
-                self._require_named_columns(spec, chunk.columns)
             rows += len(chunk)
-            for watcher in live.values():
-                watcher.feed(chunk)
+            for k, watcher in list(live.items()):
+                try:
+                    watcher.feed(chunk)
+                except Exception:  # its own pass, later, raises it for the check that wants it
+                    if only is not None:
+                        raise
+                    del live[k]
             yield chunk
         if rows == 0:
             raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")

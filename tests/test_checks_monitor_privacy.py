@@ -476,3 +476,23 @@ def test_many_distinct_values_go_through_one_combined_prefilter_first(engine):
         ("events.note", "rows with card"): 1,
         ("events.note", "rows with ip"): 1,
     }
+
+
+def test_a_watcher_that_fails_leaves_the_profile_alone(tmp_path, penguins):
+    """A watcher's error is not the profile's: the pass goes on without it, and the check that
+    wants the watcher gets the error from a pass of its own."""
+    from pytest_mltestscore.assets import Assets
+    from pytest_mltestscore.settings import DatasetSpec
+
+    _as_text(penguins).to_csv(tmp_path / "training.csv", index=False)
+    spec = DatasetSpec("training", "tool.mltestscore.datasets.training", path="training.csv")
+    assets = Assets({}, {"training": spec}, tmp_path)
+
+    class Broken:
+        def feed(self, chunk: pd.DataFrame) -> None:
+            raise RuntimeError("the watcher broke")
+
+    assets.watch("training", "broken", Broken)
+    assert assets.profile("training").n_rows == len(penguins)
+    with pytest.raises(RuntimeError, match="the watcher broke"):
+        assets.watched("training", "broken")

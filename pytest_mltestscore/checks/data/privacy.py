@@ -856,6 +856,7 @@ def _scanned(ctx: CheckContext) -> CheckResult:
             planned_profile(ctx, name, reference, schema)
         watcher = ctx.assets.watched(name, WATCH_KEY)
         assert isinstance(watcher, _ChunkScan)
+        ctx.assets.require_named_columns(name, list(watcher.scan.columns.get(name, {})))
         merged = watcher.scan if merged is None else merged.merge(watcher.scan)
     assert merged is not None
     return merged.result()
