@@ -2,6 +2,7 @@
 
     python benchmarks/config_only.py                 # 1M rows, 3 rounds
     python benchmarks/config_only.py --rows 100000 --rounds 5
+    python benchmarks/config_only.py --pytest-args "-p no:hypothesispytest"
 
 The project: training and serving Parquet files of 1M rows x 25 columns (20 numeric, 5
 categorical; ``benchmarks/_gen.py``, reused from ``benchmarks/_data/`` when present), declared
@@ -127,10 +128,17 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--pytest-args",
+        default="",
+        help='more arguments for our run, e.g. "-p no:hypothesispytest" to see what the '
+        "hypothesis plugin's import at the end of every run costs",
+    )
     args = parser.parse_args()
     root = project(args.rows)
     files = [str((root / f"{k}.parquet").resolve()) for k in ("training", "serving")]
     ours_cmd = [sys.executable, "-m", "pytest", "--ml-score", "-p", "no:cacheprovider", "-q"]
+    ours_cmd += args.pytest_args.split()
     base_cmd = [sys.executable, "-c", BASELINE, *files]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.rows} rows x 25 columns")
     times: dict[str, list[float]] = {"baseline": [], "ours": []}
