@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .cost import LOAD, PREDICT, PROFILE, READ, SQL, metered_chunks, spending
 from .result import NotJudged
@@ -31,6 +31,13 @@ class AssetError(Exception):
 
 
 TRIAL_ROWS = 5
+
+
+class ChunkWatcher(Protocol):
+    """Something that sees every chunk of a dataset's one streaming pass (all its columns,
+    before the feature columns are picked), so that it needs no read of its own."""
+
+    def feed(self, chunk: pd.DataFrame) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,9 @@ class Assets:
         self._latest: dict[tuple[str, str | None], DatasetProfile] = {}
         self._unavailable: dict[str, str | None] = {}
         self._trials: dict[str, ModelTrial] = {}
+        # dataset -> key -> a watcher factory; a watcher fed a whole dataset moves to _watched
+        self._watchers: dict[str, dict[str, Callable[[], ChunkWatcher]]] = {}
+        self._watched: dict[tuple[str, str], ChunkWatcher] = {}
 
     # -- can the configuration work? ---------------------------------------------------------
     def problems(self, *, load_models: bool = True) -> dict[str, str]:
@@ -446,21 +456,74 @@ class Assets:
             df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if len(df) == 0:
             raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+        self.require_named_columns(name, df.columns)
+        if spec.sample is not None and len(df) > spec.sample:
+            df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
+        return df
+
+    def require_named_columns(self, name: str, columns: Collection[Any]) -> None:
+        """Every column the config names for dataset ``name`` (roles and features) is among
+        ``columns`` (those of its data), else an :class:`AssetError` naming key and column."""
+        spec = self.dataset_spec(name)
         named = [
             (role, getattr(spec, role))
             for role in ("id", "timestamp", "target", "prediction")
             if getattr(spec, role) is not None
         ] + [("features", c) for c in spec.features or ()]
-        missing = [(role, c) for role, c in named if c not in df.columns]
+        missing = [(role, c) for role, c in named if c not in columns]
         if missing:
             said = ", ".join(f"{role} = {c!r}" for role, c in missing)
             raise AssetError(
                 f"[{spec.key}] {said}: no such column in the data read by "
-                f"{self._source(spec)} (columns: {', '.join(map(str, df.columns[:20]))})"
+                f"{self._source(spec)} (columns: {', '.join(map(str, list(columns)[:20]))})"
             )
-        if spec.sample is not None and len(df) > spec.sample:
-            df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
-        return df
+
+    # -- watchers of the one streaming pass --------------------------------------------------
+    def watch(self, name: str, key: str, factory: Callable[[], ChunkWatcher]) -> None:
+        """Have a watcher made by ``factory`` see every chunk of dataset ``name`` when it is
+        next streamed (by its profile), so that what it computes costs no read of its own.
+        Registering the same ``key`` again changes nothing."""
+        if (name, key) not in self._watched:
+            self._watchers.setdefault(name, {}).setdefault(key, factory)
+
+    def watched(self, name: str, key: str) -> ChunkWatcher:
+        """The watcher registered as ``key`` after it has seen all of dataset ``name``: from the
+        profile pass when one was made since it was registered, else from a pass of its own over
+        the chunks (bounded memory either way). Profile first to make it one pass."""
+        if (name, key) in self._watched:
+            return self._watched[(name, key)]
+        if key not in self._watchers.get(name, {}):
+            raise KeyError(f"no watcher {key!r} is registered for dataset {name!r}")
+        for _ in self._watched_chunks(name, only=key):  # no pass fed it: one of its own
+            pass
+        return self._watched[(name, key)]
+
+    def _watched_chunks(self, name: str, only: str | None = None) -> Iterator[pd.DataFrame]:
+        """The dataset's chunks, each fed first to the watchers still waiting for it; they are
+        kept once they have seen the last chunk (a pass that fails leaves them waiting)."""
+        waiting = self._watchers.get(name, {})
+        keys = [k for k in waiting if only is None or k == only]
+        if not keys:
+            yield from self.chunks(name)
+            return
+        spec = self.dataset_spec(name)
+        live = {k: waiting[k]() for k in keys}
+        rows = 0
+        for chunk in self.chunks(name):
+            rows += len(chunk)
+            for k, watcher in list(live.items()):
+                try:
+                    watcher.feed(chunk)
+                except Exception:  # its own pass, later, raises it for the check that wants it
+                    if only is not None:
+                        raise
+                    del live[k]
+            yield chunk
+        if rows == 0:
+            raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+        for k, watcher in live.items():
+            self._watched[(name, k)] = watcher
+            del waiting[k]
 
     def _source(self, spec: DatasetSpec) -> str:
         """Where a dataset comes from, in words: its files, its import path or its server."""
@@ -498,7 +561,7 @@ class Assets:
 
     def _feature_chunks(self, name: str) -> Iterator[pd.DataFrame]:
         spec = self.dataset_spec(name)
-        for chunk in self.chunks(name):
+        for chunk in self._watched_chunks(name):
             if spec.features is not None:
                 missing = [c for c in spec.features if c not in chunk.columns]
                 if missing:

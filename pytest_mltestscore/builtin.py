@@ -11,7 +11,10 @@ item it earns, what it needs (predicates that say, in words, what is missing), i
 * ``freeze``: a command (``pytest --ml-score-freeze-...``) that writes the checked-in file the
   check compares against;
 * ``after_run``: extra JSON-safe properties a run leaves on its test report (for the history);
-* ``expand``: a template that becomes one check per configured entry (SLOs).
+* ``expand``: a template that becomes one check per configured entry (SLOs);
+* ``watch``: called once collection is done, before any check runs, to register what the check
+  wants to see of each dataset's one streaming pass (``Assets.watch``), so that it needs no read
+  of its own (the PII scan rides the profile pass).
 
 The registry (:mod:`pytest_mltestscore.registry`) finds the declarations and validates their
 parameters; the pytest glue collects one item per check.
@@ -294,6 +297,7 @@ class BuiltinCheck:
     freeze: Freeze | None = None
     after_run: Callable[[CheckContext], Sequence[tuple[str, object]]] | None = None
     expand: Callable[[Settings], tuple[BuiltinCheck, ...]] | None = None
+    watch: Callable[[CheckContext], None] | None = None
     declines: str = ""  # when, beyond its needs, it cannot judge (the README's table says)
     kinds: str = ""  # the column kinds it judges, in words (README's table); "" for none
 

@@ -147,6 +147,13 @@ class ScoreSession:
         report = pytest.CollectReport("mltestscore", "passed", None, list(added))
         config.hook.pytest_collectreport(report=report)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Built-in checks that will run register what they watch of the datasets' one
+        streaming pass, before any check starts it."""
+        for item in session.items:
+            if isinstance(item, BuiltinCheckItem) and item.check.watch and not item.skip_reason:
+                item.check.watch(item.context)
+
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         """A run that leaves the suite's own tests out is not a whole run (deselecting only
         built-in checks does not count)."""

@@ -345,3 +345,154 @@ def test_empty_log_skips_and_arguments_are_checked(users):
         deletion_log_check(users, "userid", [1])
     with pytest.raises(ValueError, match="single string"):
         deletion_log_check(users, "user_id", "17")
+
+
+# data-5: the scan fed chunk by chunk, riding the profile pass
+def _chunks(frame: pd.DataFrame, rows: int) -> list[pd.DataFrame]:
+    return [frame.iloc[i : i + rows] for i in range(0, len(frame), rows)]
+
+
+@pytest.mark.parametrize("rows", [1, 7, 100])
+def test_the_scan_fed_in_chunks_equals_the_scan_of_the_whole(penguins, rows, engine, monkeypatch):
+    frame = _as_text(penguins)
+    n = len(frame)
+    frame["contact"] = "n/a"
+    frame.loc[[0, n // 2, n - 1], "contact"] = [
+        "a.b@example.com",
+        "c.d@example.org",
+        "a.b@example.com",
+    ]
+    frame["card"] = "-"
+    frame.loc[[3, n - 2], "card"] = ["4111111111111111", "4111111111111112"]  # one passes Luhn
+    frame["ids"] = [str(4 * 10**15 + 7919 * i) for i in range(n)]  # card-shaped, 10% Luhn
+    frame["mixed"] = pd.Series(["10.0.0.7" if i == n - 3 else i for i in range(n)], dtype=object)
+    monkeypatch.setattr(privacy, "MEMO_VALUES", 5)  # values beyond the memo are matched again
+    whole = pii_scan({"training": frame}, sample_rows=None, allow_values=["c.d@*"])
+    scan = privacy.PiiScan(allow_values=["c.d@*"])
+    for chunk in _chunks(frame, rows):
+        scan.feed("training", chunk)
+    chunked = scan.result()
+    assert chunked.verdict == whole.verdict == "fail"
+    assert chunked.summary == whole.summary
+    assert chunked.notes == whole.notes
+    assert chunked.metrics == whole.metrics
+    assert [r[:7] for r in chunked.table.rows] == [r[:7] for r in whole.table.rows]
+    assert [set(r[7].split(", ")) for r in chunked.table.rows] == [
+        set(r[7].split(", ")) for r in whole.table.rows
+    ]
+    found = {(r[0], r[2]): r[6] for r in chunked.table.rows}
+    assert found == {
+        ("training.contact", "rows with email"): 2,  # c.d@ is allowed
+        ("training.card", "rows with card"): 1,
+        ("training.mixed", "rows with ip"): 1,
+    }
+    assert any("training.ids" in note and "Luhn" in note for note in chunked.notes)
+
+
+def test_the_built_in_scan_rides_the_profile_pass(tmp_path, penguins):
+    """Registered before the profile is made, the scan sees every chunk of that one pass (the
+    file can be gone afterwards) including the role columns the profile leaves out; registered
+    after, it reads the chunks by itself."""
+    from pytest_mltestscore.assets import Assets
+    from pytest_mltestscore.settings import DatasetSpec
+
+    frame = _as_text(penguins)
+    frame.loc[frame.index[-1], "species"] = "jane.doe@example.com"  # in the target, last chunk
+    frame.to_csv(tmp_path / "training.csv", index=False)
+    spec = DatasetSpec(
+        "training",
+        "tool.mltestscore.datasets.training",
+        path="training.csv",
+        target="species",
+        chunk_rows=50,
+    )
+    assets = Assets({}, {"training": spec}, tmp_path)
+
+    def make() -> privacy._ChunkScan:
+        return privacy._ChunkScan("training", privacy.PiiScan())
+
+    assets.watch("training", "pii", make)
+    profile = assets.profile("training")
+    assert "species" not in profile.columns and profile.n_rows == len(frame)
+    (tmp_path / "training.csv").rename(tmp_path / "moved.csv")  # no second read possible
+    watcher = assets.watched("training", "pii")
+    assert isinstance(watcher, privacy._ChunkScan)
+    result = watcher.scan.result()
+    assert result.verdict == "fail", result.message()
+    (row,) = result.table.rows
+    assert row[0] == "training.species" and row[4].startswith(f"1 of {len(frame)} rows")
+
+    (tmp_path / "moved.csv").rename(tmp_path / "training.csv")
+    assets.watch("training", "late", make)  # the profile is made: a pass of its own
+    assert assets.watched("training", "late").scan.result().table.rows == result.table.rows
+    with pytest.raises(KeyError, match="no watcher 'other'"):
+        assets.watched("training", "other")
+
+
+def test_built_in_privacy_scans_every_row_of_chunked_files(pytester, penguins):
+    frame = _as_text(penguins)
+    frame["note"] = "-"
+    frame.loc[frame.index[-1], "note"] = "call (415) 555-2671"
+    frame.to_csv(pytester.path / "training.csv", index=False)
+    serving = _as_text(penguins).head(40)
+    serving.loc[serving.index[5], "island"] = "10.1.2.3"
+    serving.to_csv(pytester.path / "serving.csv", index=False)
+    pytester.makepyprojecttoml(
+        """
+[tool.mltestscore]
+history = false
+[tool.mltestscore.datasets.training]
+path = "training.csv"
+target = "species"
+chunk_rows = 1000
+[tool.mltestscore.datasets.serving]
+path = "serving.csv"
+"""
+    )
+    result = pytester.runpytest("--ml-score", "-k", "data-1 or data-5 or monitor-2", "-rA")
+    out = result.stdout.str()
+    assert "internal error" not in out
+    result.stdout.fnmatch_lines(
+        [
+            "*raw PII found in 2 column/kinds: training.note (phone), serving.island (ip)*",
+            f"*training.note*1 of {len(frame)} rows*",
+            "*serving.island*1 of 40 rows*",
+        ]
+    )
+
+
+def test_many_distinct_values_go_through_one_combined_prefilter_first(engine):
+    """Above 1,000 distinct values RE2 first picks the values any detector could match: the
+    result is the one the pure-``re`` path gives."""
+    n = 3000
+    values = [f"order {i:06d} shipped" for i in range(n)]
+    values[10] = "mail jane.doe@example.com"
+    values[2000] = "from 192.168.10.24"
+    values[2999] = "card 4111 1111 1111 1111"
+    result = pii_scan({"events": pd.DataFrame({"note": values})})
+    found = {(r[0], r[2]): r[6] for r in result.table.rows}
+    assert found == {
+        ("events.note", "rows with email"): 1,
+        ("events.note", "rows with card"): 1,
+        ("events.note", "rows with ip"): 1,
+    }
+
+
+def test_a_watcher_that_fails_leaves_the_profile_alone(tmp_path, penguins):
+    """A watcher's error is not the profile's: the pass goes on without it, and the check that
+    wants the watcher gets the error from a pass of its own."""
+    from pytest_mltestscore.assets import Assets
+    from pytest_mltestscore.settings import DatasetSpec
+
+    _as_text(penguins).to_csv(tmp_path / "training.csv", index=False)
+    spec = DatasetSpec("training", "tool.mltestscore.datasets.training", path="training.csv")
+    assets = Assets({}, {"training": spec}, tmp_path)
+
+    class Broken:
+        def feed(self, chunk: pd.DataFrame) -> None:
+            raise RuntimeError("the watcher broke")
+
+    assets.watch("training", "broken", Broken)
+    assert assets.profile("training").n_rows == len(penguins)
+    with pytest.raises(RuntimeError, match="the watcher broke"):
+        assets.watched("training", "broken")
