@@ -1,0 +1,201 @@
+"""The warm process that fresh-process jobs are forked from (run as ``python -c <this source>``).
+
+It imports heavy third-party libraries once (never this package, never the project), then, for
+each job read from its stdin, forks a child that runs the job the way ``python -c`` would in a
+new interpreter: its own ``__main__``, the job's working directory, environment and
+``sys.path``, stdin and stdout on the null device, stderr to the job's file. Every child exits
+after its job, so no job sees another's state. It imports nothing of this package (it is not
+even on the path here) and speaks one JSON object a line:
+
+- to the parent: ``{"ready": pid}`` once imports are done, ``{"started": pid}`` and
+  ``{"done": pid, "status": exit code}`` per job (negative: killed by that signal);
+- from the parent: ``{"op": "run", "source", "cwd", "env", "path", "stderr"}`` and
+  ``{"op": "kill"}`` (kill the running job). End of stdin: kill the job if any, and exit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+import warnings
+from typing import Any
+
+#: Imported once here when installed; a job imports anything else itself. Public modules only,
+#: none that changes another module when imported (``sklearn.experimental.enable_*`` would).
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scipy.sparse",
+    "scipy.special",
+    "scipy.stats",
+    "sklearn",
+    "sklearn.base",
+    "sklearn.compose",
+    "sklearn.ensemble",
+    "sklearn.impute",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "sklearn.tree",
+    "joblib",
+    "skops.io",
+)
+
+Job = dict[str, Any]
+
+
+def _send(fd: int, obj: dict[str, Any]) -> None:
+    data = (json.dumps(obj) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _read_line(fd: int, buf: bytearray, block: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The next message in ``buf`` (reading ``fd`` when ``block``) and whether stdin ended."""
+    while b"\n" not in buf:
+        if not block and not select.select([fd], [], [], 0)[0]:
+            return None, False
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None, True
+        buf += chunk
+        block = True
+    line, _, rest = bytes(buf).partition(b"\n")
+    buf[:] = rest
+    return json.loads(line), False
+
+
+def _wait_child(pid: int, rfd: int, buf: bytearray) -> tuple[int, bool]:
+    """Wait for the job's child (its exit code, and whether stdin ended meanwhile); kill it on a
+    kill message or at the end of stdin."""
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: poll
+        pidfd = None
+    ended = False
+    try:
+        while True:
+            watched = [] if pidfd is None else [pidfd]
+            if not ended:
+                watched.append(rfd)
+            readable = select.select(watched, [], [], 0.02 if pidfd is None else None)[0]
+            while rfd in readable and not ended:
+                msg, ended = _read_line(rfd, buf, block=False)
+                if ended or (msg is not None and msg.get("op") == "kill"):
+                    os.kill(pid, signal.SIGKILL)
+                if msg is None:
+                    break
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return os.waitstatus_to_exitcode(status), ended
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _preload() -> None:
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # not installed or broken: a job that needs it imports it, as cold
+            pass
+
+
+def serve() -> Job | None:
+    """Preload, then fork one child per job; returns the job in a child, None at the end."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the zygote without a traceback
+    rfd, wfd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)  # what imports print must not mix with the messages
+    _preload()
+    buf = bytearray()
+    try:
+        _send(wfd, {"ready": os.getpid()})
+        while True:
+            msg, ended = _read_line(rfd, buf, block=True)
+            if ended:
+                return None
+            if msg is None or msg.get("op") != "run":
+                continue
+            sys.stdout.flush()
+            sys.stderr.flush()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when forking with threads (BLAS pools) alive; the child
+                # only runs Python code and starts its own threads.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:
+                os.close(rfd)
+                os.close(wfd)
+                return msg
+            _send(wfd, {"started": pid})
+            status, ended = _wait_child(pid, rfd, buf)
+            _send(wfd, {"done": pid, "status": status})
+            if ended:
+                return None
+    except BrokenPipeError:  # the parent is gone
+        return None
+
+
+def _clean_path(entries: list[str]) -> list[str]:
+    """Absolute and without repeats, the way ``site`` leaves ``sys.path`` at startup."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        path = os.path.abspath(entry)
+        key = os.path.normcase(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
+
+
+def run_job(job: Job, base_path: list[str]) -> None:
+    """In the forked child: become the fresh interpreter ``python -c SOURCE`` would be."""
+    import builtins
+    import types
+
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    err = os.open(job["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(err, 2)
+    os.close(null)
+    os.close(err)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.chdir(job["cwd"])
+    os.environ.clear()
+    os.environ.update(job["env"])
+    sys.path[:] = ["", *_clean_path([*job["path"], *base_path])]
+    importlib.invalidate_caches()
+    if "numpy.random" in sys.modules:
+        # A fresh interpreter seeds numpy's global generator from the OS; forked children
+        # would all share the zygote's stream (Python's random reseeds itself at fork).
+        sys.modules["numpy.random"].seed()
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = main
+    code = compile(job["source"], "<string>", "exec")
+    try:
+        exec(code, main.__dict__)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        tb = exc.__traceback__
+        sys.excepthook(type(exc), exc, tb.tb_next if tb is not None else None)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    _BASE_PATH = list(sys.path[1:])
+    _JOB = serve()
+    if _JOB is not None:
+        run_job(_JOB, _BASE_PATH)
