@@ -15,6 +15,7 @@ starts a new interpreter per job instead.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -37,6 +38,7 @@ MAX_WARM = 3
 _PER_JOB_VARIABLES = frozenset({"PYTHONPATH", "PYTEST_CURRENT_TEST", MODE_VARIABLE})
 _HASH_SEED = "PYTHONHASHSEED"
 _KILL_GRACE = 10.0
+_START_LIMIT = 120.0  # seconds a warm process may take to import its libraries
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def _result(status: int | None, stderr: str, out_file: Path, timeout: float) -> 
 
 def prestart(env: dict[str, str] | None = None) -> None:
     """Start, without waiting, the warm process that jobs with these ``env`` overrides need, so
-    that several start side by side (infra-1 trains under two hash seeds)."""
+    that several start side by side (a check that trains under two hash seeds)."""
     if mode() == "warm" and warm_supported():
         _POOL.prestart(_child_env(env))
 
@@ -201,14 +203,17 @@ class _Zygote:
         text = self._log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.strip().splitlines()[-6:])
 
-    def run(
-        self, source: str, env: dict[str, str], stderr: Path, deadline: float
-    ) -> int | None:
-        """The job's exit code, or None when it did not finish by ``deadline`` (then killed)."""
+    def run(self, source: str, env: dict[str, str], stderr: Path, timeout: float) -> int | None:
+        """The job's exit code, or None when it did not finish in ``timeout`` (then killed).
+
+        The timeout starts with the job, not with the warm process: its imports may cover more
+        than the job needs, and must not make a job time out that a cold process would finish.
+        """
         if not self.ready:
-            if self._message(deadline) is None:
-                return None
+            if self._message(time.monotonic() + max(timeout, _START_LIMIT)) is None:
+                raise _Broken("the warm process did not start")
             self.ready = True
+        deadline = time.monotonic() + timeout
         job = {
             "op": "run",
             "source": source,
@@ -232,10 +237,8 @@ class _Zygote:
 
     def close(self) -> None:
         if self.proc.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.proc.stdin.close()  # the zygote exits at the end of its stdin
-            except OSError:
-                pass
         try:
             self.proc.wait(_KILL_GRACE)
         except subprocess.TimeoutExpired:
@@ -285,13 +288,12 @@ class _WarmPool:
         self, source: str, env: dict[str, str], stderr: Path, timeout: float
     ) -> tuple[int | None, str] | None:
         """(exit code or None on timeout, stderr), or None when the job must run cold."""
-        deadline = time.monotonic() + timeout
         with self._lock:
             if self._broken:
                 return None
             zygote = self._matching(env) or self._start(env)
             try:
-                status = zygote.run(source, env, stderr, deadline)
+                status = zygote.run(source, env, stderr, timeout)
             except _Broken:
                 self._zygotes.remove(zygote)
                 zygote.close()
@@ -315,7 +317,9 @@ class _WarmPool:
 
 
 def _key(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in env.items() if k not in _PER_JOB_VARIABLES | {_HASH_SEED}))
+    return tuple(
+        sorted((k, v) for k, v in env.items() if k not in _PER_JOB_VARIABLES | {_HASH_SEED})
+    )
 
 
 _POOL = _WarmPool()
