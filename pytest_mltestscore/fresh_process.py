@@ -299,12 +299,16 @@ class _WarmPool:
                 zygote.close()
                 self._broken = not zygote.ready  # could not even start: stay cold
                 return None
+            except BaseException:  # e.g. KeyboardInterrupt mid-job: its answers would be stale
+                self._zygotes.remove(zygote)
+                zygote.close()  # the end of its input makes it kill the job's child, then exit
+                raise
         text = stderr.read_text(encoding="utf-8", errors="replace") if stderr.is_file() else ""
         return status, text
 
     def pids(self) -> list[int]:
-        with self._lock:
-            return [z.proc.pid for z in self._zygotes if z.proc.poll() is None]
+        # Without the lock, so that it answers while a job runs.
+        return [z.proc.pid for z in list(self._zygotes) if z.proc.poll() is None]
 
     def close(self) -> None:
         with self._lock:

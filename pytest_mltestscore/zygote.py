@@ -116,6 +116,7 @@ def serve() -> Job | None:
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)  # what imports print must not mix with the messages
+    zygote = os.getpid()
     _preload()
     gc.freeze()  # the collector of a job leaves the preloaded objects (and their pages) alone
     buf = bytearray()
@@ -137,7 +138,7 @@ def serve() -> Job | None:
             if pid == 0:
                 os.close(rfd)
                 os.close(wfd)
-                return msg
+                return {**msg, "zygote": zygote}
             _send(wfd, {"started": pid})
             status, ended = _wait_child(pid, rfd, buf)
             _send(wfd, {"done": pid, "status": status})
@@ -160,6 +161,17 @@ def _clean_path(entries: list[str]) -> list[str]:
     return out
 
 
+def _die_with_parent(parent: int) -> None:
+    """On Linux, have the kernel kill this child if the zygote dies (killed, out of memory)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before that
+        os._exit(1)
+
+
 def run_job(job: Job, base_path: list[str]) -> None:
     """In the forked child: become the fresh interpreter ``python -c SOURCE`` would be."""
     import builtins
@@ -173,6 +185,7 @@ def run_job(job: Job, base_path: list[str]) -> None:
     os.close(null)
     os.close(err)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _die_with_parent(job["zygote"])
     os.chdir(job["cwd"])
     os.environ.clear()
     os.environ.update(job["env"])

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -245,3 +248,40 @@ def test_a_bad_mode_is_a_usage_error(pytester, monkeypatch):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{MODE_VARIABLE}='lukewarm': expected 'warm'*'cold'*"])
     assert sys.platform  # the message names the variable and both values
+
+
+def test_a_killed_warm_process_takes_its_job_along_and_the_job_reruns_cold(warm, tmp_path):
+    first_pid = tmp_path / "first.pid"
+    script = f"""
+    import os, pathlib, time
+    marker = pathlib.Path({str(first_pid)!r})
+    if marker.exists():
+        reply({{"rerun_by": os.getppid()}})
+    else:
+        marker.write_text(str(os.getpid()))
+        time.sleep(120)
+    """
+    answers: list[fresh_process.ChildResult] = []
+    job = threading.Thread(target=lambda: answers.append(run(script, tmp_path, "job")))
+    job.start()
+    deadline = time.monotonic() + 60
+    while not first_pid.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (zygote,) = warm_pids()
+    os.kill(zygote, signal.SIGKILL)
+    job.join(60)
+    assert answers and answers[0].ok, answers
+    assert answers[0].payload == {"rerun_by": os.getpid()}  # a cold interpreter ran it again
+    orphan = int(first_pid.read_text())
+    while alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(orphan)
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
