@@ -109,7 +109,7 @@ def main() -> None:
     for _ in range(opts.rounds):
         for mode in ("cold", "warm"):
             times[mode].append(run_jobs(mode, opts.jobs))
-    report(f"{opts.jobs} jobs (import pandas + scikit-learn, fit a pipeline on the penguins training rows)", times)
+    report(f"{opts.jobs} jobs (import pandas + scikit-learn, fit a penguins pipeline)", times)
     if not opts.pytest:
         return
     with tempfile.TemporaryDirectory() as tmp:
