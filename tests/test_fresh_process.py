@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import threading
@@ -285,3 +286,37 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_the_warm_process_ends_when_its_parent_is_killed(tmp_path):
+    """A crashed pytest worker leaves no warm process: it stops when its input closes."""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import os, sys, time
+                from pathlib import Path
+                from pytest_mltestscore import fresh_process
+                os.environ[fresh_process.MODE_VARIABLE] = "warm"
+                res = fresh_process.run_script("reply({{}})", {{}}, Path({str(tmp_path)!r}))
+                assert res.ok, res.error
+                print(fresh_process.warm_pids()[0], flush=True)
+                time.sleep(120)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    zygote = int(parent.stdout.readline())
+    assert alive(zygote)
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 30
+    while alive(zygote) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(zygote)
