@@ -5,11 +5,11 @@ test helpers import the same way, and talks back through JSON files only.
 
 Where ``os.fork`` is safe (POSIX but macOS), a job does not start a new interpreter: it runs in a
 child forked from a warm process (``zygote``) that was started clean, with the same environment,
-and imported only heavy third-party libraries (numpy, pandas, scipy, scikit-learn, joblib,
-skops) once. Each job gets its own child, which exits after it, with the job's working
-directory, environment and ``sys.path``; this package and the project are imported afresh in
-every job, and nothing of the pytest process reaches it. ``MLTESTSCORE_FRESH_PROCESSES=cold``
-starts a new interpreter per job instead.
+and imported only heavy third-party libraries (numpy, pandas, scipy, scikit-learn, joblib; skops
+when this process uses it) once. Each job gets its own child, which exits after it, with the
+job's working directory, environment and ``sys.path``; this package and the project are imported
+afresh in every job, and nothing of the pytest process reaches it.
+``MLTESTSCORE_FRESH_PROCESSES=cold`` starts a new interpreter per job instead.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from .zygote import WHEN_USED
 
 DEFAULT_TIMEOUT = 300.0
 MODE_VARIABLE = "MLTESTSCORE_FRESH_PROCESSES"
@@ -162,8 +164,10 @@ class _Zygote:
         self._log_path = tmp / f"zygote-{len(list(tmp.iterdir()))}.log"
         self._log: IO[bytes] = self._log_path.open("wb")
         source = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
+        # Libraries imported only when this process uses them (its models are skops files).
+        used = [m for m in WHEN_USED if m.partition(".")[0] in sys.modules]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", source],
+            [sys.executable, "-c", source, *used],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,

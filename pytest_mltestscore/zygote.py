@@ -1,6 +1,7 @@
 """The warm process that fresh-process jobs are forked from (run as ``python -c <this source>``).
 
-It imports heavy third-party libraries once (never this package, never the project), then, for
+It imports heavy third-party libraries once (never this package, never the project: ``PRELOAD``,
+and those of ``WHEN_USED`` named in its arguments), then, for
 each job read from its stdin, forks a child that runs the job the way ``python -c`` would in a
 new interpreter: its own ``__main__``, the job's working directory, environment and
 ``sys.path``, stdin and stdout on the null device, stderr to the job's file. Every child exits
@@ -47,8 +48,10 @@ PRELOAD = (
     "sklearn.preprocessing",
     "sklearn.tree",
     "joblib",
-    "skops.io",
 )
+#: Preloaded only when the process that starts the zygote uses them (names them in its
+#: arguments): skops.io costs about half as much again as all of the above.
+WHEN_USED = ("skops.io",)
 
 Job = dict[str, Any]
 
@@ -102,8 +105,8 @@ def _wait_child(pid: int, rfd: int, buf: bytearray) -> tuple[int, bool]:
             os.close(pidfd)
 
 
-def _preload() -> None:
-    for name in PRELOAD:
+def _preload(extra: list[str]) -> None:
+    for name in (*PRELOAD, *(m for m in extra if m in WHEN_USED)):
         # Not installed or broken: a job that needs it imports it itself, as a cold one would.
         with contextlib.suppress(Exception):
             importlib.import_module(name)
@@ -117,7 +120,9 @@ def serve() -> Job | None:
     os.dup2(null, 0)
     os.dup2(null, 1)  # what imports print must not mix with the messages
     zygote = os.getpid()
-    _preload()
+    extra = sys.argv[1:]
+    del sys.argv[1:]  # a job sees ["-c"], as in ``python -c``
+    _preload(extra)
     gc.freeze()  # the collector of a job leaves the preloaded objects (and their pages) alone
     buf = bytearray()
     try:
