@@ -139,9 +139,14 @@ def pytest_configure(config: pytest.Config) -> None:
         or opt.ml_score_durations
     ):
         return
+    from .fresh_process import mode
     from .project import load_project
     from .session import ScoreSession
 
+    try:
+        mode()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     project = load_project(config)
     reports = opt.ml_score_report or [ReportSpec("term")]
     kinds = {spec.kind for spec in reports}
@@ -155,6 +160,12 @@ def pytest_configure(config: pytest.Config) -> None:
         from .htmlplugin import PytestHtml
 
         config.pluginmanager.register(PytestHtml(config), "mltestscore-pytest-html")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from .fresh_process import shutdown
+
+    shutdown()  # the warm process of fresh-process checks ends with the session
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "assets": 1,
     "loading": 1,
     "fresh_process": 1,
+    "zygote": 1,
     "modeling": 1,
     "prepared": 1,
     "outputs": 1,

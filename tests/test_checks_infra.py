@@ -42,6 +42,7 @@ from pytest_mltestscore.checks.infra.properties import (
     one_step_lowers_loss,
 )
 from pytest_mltestscore.checks.infra.reproducibility import training_reproducible
+from pytest_mltestscore.fresh_process import MODE_VARIABLE
 from pytest_mltestscore.loading import (
     ArtifactError,
     ImportPathError,
@@ -215,6 +216,23 @@ def test_hash_order_dependence_shows_only_in_fresh_processes(data):
     assert fresh.verdict == "fail"
     assert fresh.metrics["max_abs_diff"] > 0
     assert fresh.metrics["rows"] == 100
+
+
+@pytest.mark.parametrize(
+    "fit", ["fit_forest", "fit_forest_set_ordered", "fit_needs_missing_column"]
+)
+def test_fresh_processes_judge_the_same_warm_and_cold(data, monkeypatch, fit):
+    """Jobs forked from a warm process (the default) give infra-1 the verdict, message and
+    numbers a new interpreter per run gives (MLTESTSCORE_FRESH_PROCESSES=cold)."""
+    results = {}
+    for mode in ("cold", "warm"):
+        monkeypatch.setenv(MODE_VARIABLE, mode)
+        results[mode] = training_reproducible(
+            f"infra_fixtures.penguins:{fit}", data, target=TARGET, separate_processes=True
+        )
+    assert results["warm"] == results["cold"]
+    expected = {"fit_forest": "pass", "fit_forest_set_ordered": "fail"}.get(fit, "fail")
+    assert results["warm"].verdict == expected
 
 
 def test_training_error_is_a_failure_not_a_crash(data):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import joblib
 import numpy as np
@@ -23,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pytest_mltestscore.checks.infra.canary import canary
 from pytest_mltestscore.checks.infra.rollback import rollback_ready
+from pytest_mltestscore.fresh_process import MODE_VARIABLE
 from pytest_mltestscore.loading import save_model_artifact
 
 
@@ -61,6 +63,27 @@ def test_retrained_model_passes_the_canary(artifacts, split):
     assert result.metrics["latency_ratio"] > 0
     latency = [r for r in result.table.rows if r[0].startswith("latency ratio")]
     assert latency and latency[0][3] == "info"
+
+
+def _without_timings(result):
+    """A canary result without what the clock decides (latencies, load time)."""
+    metrics = {k: v for k, v in result.metrics.items() if "latency" not in k}
+    rows = [row for row in result.table.rows if not row[0].startswith("latency")]
+    notes = [re.sub(r"[0-9.e-]+ s\b", "N s", note) for note in result.notes]
+    return result.verdict, result.summary, metrics, rows, notes
+
+
+@pytest.mark.parametrize("new", ["retrained", "diverging"])
+def test_the_canary_judges_the_same_warm_and_cold(artifacts, split, monkeypatch, new):
+    _, serving = split
+    results = {}
+    for mode in ("cold", "warm"):
+        monkeypatch.setenv(MODE_VARIABLE, mode)
+        results[mode] = canary(
+            artifacts[new], artifacts["previous"], serving[FEATURES], max_latency_ratio=None
+        )
+    assert _without_timings(results["warm"]) == _without_timings(results["cold"])
+    assert results["warm"].verdict == ("pass" if new == "retrained" else "fail")
 
 
 def test_diverging_canary_fails_with_the_numbers(artifacts, split):
