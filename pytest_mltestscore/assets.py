@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .profiles import DatasetProfile
+    from .shared_cache import SharedCache
     from .sql import SQLSource
 
 
@@ -87,6 +88,9 @@ class Assets:
         self._latest: dict[tuple[str, str | None], DatasetProfile] = {}
         self._unavailable: dict[str, str | None] = {}
         self._trials: dict[str, ModelTrial] = {}
+        self._identities: dict[str, str] = {}
+        # under pytest-xdist: frames and profiles computed once per session, by one worker
+        self.shared: SharedCache | None = None
 
     # -- can the configuration work? ---------------------------------------------------------
     def problems(self, *, load_models: bool = True) -> dict[str, str]:
@@ -402,6 +406,31 @@ class Assets:
         if name in self._frames:
             return self._frames[name]
         spec = self.dataset_spec(name)
+        if self.shared is not None:
+            df = self.shared.get_or_compute(
+                "frame", self._identity(name), lambda: self._read_frame(spec)
+            )
+        else:
+            df = self._read_frame(spec)
+        self._frames[name] = df
+        return df
+
+    def _identity(self, name: str) -> str:
+        """What determines dataset ``name`` in this session: its configuration and, for files,
+        each file's path and SHA-256 (the key of the session cache shared by xdist workers)."""
+        if name not in self._identities:
+            from .shared_cache import file_digest
+
+            spec = self.dataset_spec(name)
+            files = (
+                [(str(f), file_digest(f)) for f in self._files(spec)]
+                if spec.path is not None
+                else []
+            )
+            self._identities[name] = repr((spec, files))
+        return self._identities[name]
+
+    def _read_frame(self, spec: DatasetSpec) -> pd.DataFrame:
         import pandas as pd
 
         if spec.load is not None:
@@ -450,7 +479,6 @@ class Assets:
             )
         if spec.sample is not None and len(df) > spec.sample:
             df = df.sample(n=spec.sample, random_state=spec.seed).sort_index()
-        self._frames[name] = df
         return df
 
     def _source(self, spec: DatasetSpec) -> str:
@@ -565,33 +593,49 @@ class Assets:
             tuple(sorted((c, _fingerprint(v)) for c, v in vocabularies.items())),
         )
         if key not in self._profiles:
-            from .profiles import profile_chunks
+            import functools
 
-            ref = (
-                self.profile(reference, kinds=kinds, vocabularies=vocabularies)
-                if reference is not None
-                else None
-            )
-            spec = self.dataset_spec(name)
-            options: dict[str, Any] = {
-                "kinds": kinds,
-                "vocabularies": vocabularies,
-                "vocabulary_cap": spec.vocabulary_cap,
-            }
-            try:
-                if spec.engine != "local" and spec.sample is None:
-                    self._profiles[key] = self._profile_distributed(spec, ref, options)
-                else:
-                    self._profiles[key] = profile_chunks(
-                        self._feature_chunks(name), reference=ref, **options
-                    )
-            except ValueError as exc:
-                spec = self.dataset_spec(name)
-                raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
-            if self._profiles[key].n_rows == 0:
-                raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+            compute = functools.partial(self._compute_profile, name, reference, kinds, vocabularies)
+            if self.shared is not None:
+                # the reference first, as computing does: the same error when both are absent
+                ref_identity = self._identity(reference) if reference is not None else None
+                identity = (self._identity(name), ref_identity, key[2:])
+                self._profiles[key] = self.shared.get_or_compute("profile", repr(identity), compute)
+            else:
+                self._profiles[key] = compute()
         self._latest[(name, reference)] = self._profiles[key]
         return self._profiles[key]
+
+    def _compute_profile(
+        self,
+        name: str,
+        reference: str | None,
+        kinds: Mapping[str, str],
+        vocabularies: Mapping[str, Sequence[str]],
+    ) -> DatasetProfile:
+        from .profiles import profile_chunks
+
+        ref = (
+            self.profile(reference, kinds=kinds, vocabularies=vocabularies)
+            if reference is not None
+            else None
+        )
+        spec = self.dataset_spec(name)
+        options: dict[str, Any] = {
+            "kinds": kinds,
+            "vocabularies": vocabularies,
+            "vocabulary_cap": spec.vocabulary_cap,
+        }
+        try:
+            if spec.engine != "local" and spec.sample is None:
+                profile = self._profile_distributed(spec, ref, options)
+            else:
+                profile = profile_chunks(self._feature_chunks(name), reference=ref, **options)
+        except ValueError as exc:
+            raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+        if profile.n_rows == 0:
+            raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+        return profile
 
 
 def _fingerprint(tokens: Sequence[str]) -> str:
