@@ -406,7 +406,10 @@ class Assets:
         if name in self._frames:
             return self._frames[name]
         spec = self.dataset_spec(name)
-        if self.shared is not None:
+        if self.shared is not None and spec.path is None:
+            # a load callable or a query: run once per session, every worker sees its result.
+            # Files are read by each worker that needs them: pickling a copy of 1M rows took
+            # longer than most workers that read it again would spend.
             df = self.shared.get_or_compute(
                 "frame", self._identity(name), lambda: self._read_frame(spec)
             )

@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from hypothesis import strategies as st
 
 from ...result import CheckResult, Table, library_check
 from ..data.schema import FeatureSchema, Schema
@@ -648,12 +647,16 @@ def rows(
     schema's null rates (True), none (False), or this rate for every nullable feature.
     ``edge`` biases values towards range bounds, zero, tiny magnitudes and quantiles.
     """
+    from hypothesis import strategies as st
+
     plan = _plan(schema, columns, nulls, edge, categorical_dtype)
     return st.binary(min_size=plan.width, max_size=plan.width).map(plan.row)
 
 
 def _rows_bytes(plan: _Plan, min_rows: int, max_rows: int) -> SearchStrategy[list[bytes]]:
     """A frame's raw draw: a list of rows, each one bytes choice (see the module docstring)."""
+    from hypothesis import strategies as st
+
     cell = st.binary(min_size=plan.width, max_size=plan.width)
     return st.lists(cell, min_size=min_rows, max_size=max_rows)
 
