@@ -136,7 +136,6 @@ def training():
 """
 
 USES_DATA = """
-import os
 from pathlib import Path
 
 import json
@@ -152,8 +151,9 @@ HERE = Path(__file__).parent
 @pytest.mark.rubric("data-2")
 @pytest.mark.parametrize("i", range(8))
 def test_data(i, request, training_data, serving_data):
-    shared = getattr(request.config, "workerinput", {}).get(WORKERINPUT_KEY, "-")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "serial")
+    workerinput = getattr(request.config, "workerinput", {})
+    shared = workerinput.get(WORKERINPUT_KEY, "-")
+    worker = workerinput.get("workerid", "serial")
     line = f"{worker} {shared} {len(training_data)} {serving_data['petal_length'].sum():.1f}"
     with open(HERE / "seen.txt", "a") as fh:
         fh.write(line + "\\n")
