@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .profiles import DatasetProfile
+    from .shared_cache import SharedCache
     from .sql import SQLSource
 
 
@@ -98,6 +99,9 @@ class Assets:
         # dataset -> key -> a watcher factory; a watcher fed a whole dataset moves to _watched
         self._watchers: dict[str, dict[str, Callable[[], ChunkWatcher]]] = {}
         self._watched: dict[tuple[str, str], ChunkWatcher] = {}
+        self._identities: dict[str, str] = {}
+        # under pytest-xdist: frames and profiles computed once per session, by one worker
+        self.shared: SharedCache | None = None
 
     # -- can the configuration work? ---------------------------------------------------------
     def problems(self, *, load_models: bool = True) -> dict[str, str]:
@@ -416,9 +420,36 @@ class Assets:
         """The whole dataset as one DataFrame (sampled to ``sample`` rows when set)."""
         if name not in self._frames:
             with spending(READ) as span:
-                self._frames[name] = self._read_frame(name)
+                self._frames[name] = self._shared_frame(name)
                 span.rows = len(self._frames[name])
         return self._frames[name]
+
+    def _shared_frame(self, name: str) -> pd.DataFrame:
+        spec = self.dataset_spec(name)
+        if self.shared is not None and spec.path is None:
+            # a load callable or a query: run once per session, every worker sees its result.
+            # Files are read by each worker that needs them: a pickled copy costs its writing
+            # (2 s for 1M rows x 25 columns) even when no other worker reads it.
+            df: pd.DataFrame = self.shared.get_or_compute(
+                "frame", self._identity(name), lambda: self._read_frame(name)
+            )
+            return df
+        return self._read_frame(name)
+
+    def _identity(self, name: str) -> str:
+        """What determines dataset ``name`` in this session: its configuration and, for files,
+        each file's path and SHA-256 (the key of the session cache shared by xdist workers)."""
+        if name not in self._identities:
+            from .shared_cache import file_digest
+
+            spec = self.dataset_spec(name)
+            files = (
+                [(str(f), file_digest(f)) for f in self._files(spec)]
+                if spec.path is not None
+                else []
+            )
+            self._identities[name] = repr((spec, files))
+        return self._identities[name]
 
     def _read_frame(self, name: str) -> pd.DataFrame:
         spec = self.dataset_spec(name)
@@ -637,35 +668,51 @@ class Assets:
             tuple(sorted((c, _fingerprint(v)) for c, v in vocabularies.items())),
         )
         if key not in self._profiles:
-            from .profiles import profile_chunks
+            import functools
 
-            ref = (
-                self.profile(reference, kinds=kinds, vocabularies=vocabularies)
-                if reference is not None
-                else None
-            )
-            spec = self.dataset_spec(name)
-            options: dict[str, Any] = {
-                "kinds": kinds,
-                "vocabularies": vocabularies,
-                "vocabulary_cap": spec.vocabulary_cap,
-            }
-            with spending(PROFILE) as span:
-                try:
-                    if spec.engine != "local" and spec.sample is None:
-                        self._profiles[key] = self._profile_distributed(spec, ref, options)
-                    else:
-                        self._profiles[key] = profile_chunks(
-                            self._feature_chunks(name), reference=ref, **options
-                        )
-                except ValueError as exc:
-                    spec = self.dataset_spec(name)
-                    raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
-                span.rows = self._profiles[key].n_rows
-            if self._profiles[key].n_rows == 0:
-                raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+            compute = functools.partial(self._compute_profile, name, reference, kinds, vocabularies)
+            if self.shared is not None:
+                # the reference first, as computing does: the same error when both are absent
+                ref_identity = self._identity(reference) if reference is not None else None
+                identity = (self._identity(name), ref_identity, key[2:])
+                self._profiles[key] = self.shared.get_or_compute("profile", repr(identity), compute)
+            else:
+                self._profiles[key] = compute()
         self._latest[(name, reference)] = self._profiles[key]
         return self._profiles[key]
+
+    def _compute_profile(
+        self,
+        name: str,
+        reference: str | None,
+        kinds: Mapping[str, str],
+        vocabularies: Mapping[str, Sequence[str]],
+    ) -> DatasetProfile:
+        from .profiles import profile_chunks
+
+        ref = (
+            self.profile(reference, kinds=kinds, vocabularies=vocabularies)
+            if reference is not None
+            else None
+        )
+        spec = self.dataset_spec(name)
+        options: dict[str, Any] = {
+            "kinds": kinds,
+            "vocabularies": vocabularies,
+            "vocabulary_cap": spec.vocabulary_cap,
+        }
+        with spending(PROFILE) as span:
+            try:
+                if spec.engine != "local" and spec.sample is None:
+                    profile = self._profile_distributed(spec, ref, options)
+                else:
+                    profile = profile_chunks(self._feature_chunks(name), reference=ref, **options)
+            except ValueError as exc:
+                raise AssetError(f"[{spec.key}]: cannot profile the data: {exc}") from None
+            span.rows = profile.n_rows
+        if profile.n_rows == 0:
+            raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
+        return profile
 
 
 def _fingerprint(tokens: Sequence[str]) -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from . import clock
 from .assets import AssetError, Assets
+from .shared_cache import WORKERINPUT_KEY, SharedCache
 
 if TYPE_CHECKING:
     from .builtin import BuiltinCheck, CheckContext
@@ -197,5 +198,8 @@ def load_project(config: pytest.Config) -> Project:
     except (ConfigError, RubricError, clock.ClockError) as exc:
         raise pytest.UsageError(str(exc)) from None
     project = Project(settings, rubric, checks, params)
+    shared = getattr(config, "workerinput", {}).get(WORKERINPUT_KEY)
+    if shared:  # an xdist worker of a scored session: frames and profiles computed once
+        project.assets.shared = SharedCache(Path(shared))
     config.stash[_project_key] = project
     return project

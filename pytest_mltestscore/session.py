@@ -24,6 +24,7 @@ from .state import PROFILE_PROPERTY
 if TYPE_CHECKING:
     from .project import Project
     from .scoring import ScoreResult
+    from .shared_cache import SharedCache
 
 VIA_ATTR = "mltestscore_via"
 UNKNOWN_ATTR = "mltestscore_unknown"
@@ -80,6 +81,7 @@ class ScoreSession:
         self.partial: str | None = None
         self.evidence = Evidence()
         self.durations = Durations()
+        self.shared: SharedCache | None = None  # xdist controller: made when a worker starts
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -255,6 +257,19 @@ class ScoreSession:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.project.close()
+        if self.shared is not None:  # xdist controller: this session's frames and profiles
+            self.shared.remove()
+            self.shared = None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: a worker starts; give it the session's shared cache, so that each
+        dataset is read and profiled by one worker only (see :mod:`.shared_cache`)."""
+        from .shared_cache import WORKERINPUT_KEY, SharedCache
+
+        if self.shared is None:
+            self.shared = SharedCache.create()
+        node.workerinput[WORKERINPUT_KEY] = str(self.shared.directory)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:

@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     # shared services
     "builtin": 1,
     "assets": 1,
+    "shared_cache": 1,
     "loading": 1,
     "fresh_process": 1,
     "zygote": 1,

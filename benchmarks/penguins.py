@@ -1,0 +1,97 @@
+"""The penguins example, serially and under pytest-xdist, against one fit of its model.
+
+Runs, alternately and ``--rounds`` times in the same session so that both see the same machine:
+
+* ``fit-once``: a script that imports pandas and scikit-learn, reads the example's CSVs, fits
+  the example's model once (``penguins_model.train.fit``) and predicts the validation rows (the
+  issue's baseline: what one fit costs here);
+* ``serial``: ``python -m pytest examples/penguins``;
+* ``-n 2``: ``python -m pytest examples/penguins -n 2``.
+
+Prints the median wall time of each, the ratios ``-n 2 / serial`` and each run against
+``fit-once``, and the load average before each round (the machine is shared: read the ratios,
+not the seconds). Targets (issue 15): serial at most 2.0x fit-once, ``-n 2`` no slower than
+serial. Both pytest runs pass ``-p no:cacheprovider`` (nothing written into the example) and
+``-p no:benchmark`` (pytest-benchmark, when installed, warns under xdist and the example turns
+warnings into errors).
+
+    python benchmarks/penguins.py [--rounds 5] [--day good|bad]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "penguins"
+
+FIT_ONCE = """
+import pandas as pd
+import sklearn
+from penguins_model.train import fit
+from penguins_model.features import model_input
+training = pd.read_csv("data/training.csv")
+validation = pd.read_csv("data/validation.csv")
+serving = pd.read_csv("data/serving.csv")
+model = fit(training)
+model.predict(model_input(validation))
+model.predict(model_input(serving))
+"""
+
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark"]
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--day", choices=("good", "bad"), default="good")
+    opts = parser.parse_args()
+    env = {**os.environ, "PENGUINS_DAY": opts.day}
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    # the example's own python path, as its pyproject.toml sets for pytest
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(EXAMPLE), env.get("PYTHONPATH")) if p)
+    runs = {
+        "fit-once": ([sys.executable, "-c", FIT_ONCE], EXAMPLE),
+        "serial": ([*PYTEST, "examples/penguins"], ROOT),
+        "-n 2": ([*PYTEST, "examples/penguins", "-n", "2"], ROOT),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(opts.rounds):
+        load = os.getloadavg()[0]
+        row = []
+        for name, (cmd, cwd) in runs.items():
+            times[name].append(timed(cmd, cwd, env))
+            row.append(f"{name} {times[name][-1]:6.2f}s")
+        print(f"round {r + 1}/{opts.rounds} (load {load:.2f}): " + "   ".join(row), flush=True)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print()
+    for name, m in med.items():
+        print(f"{name:>9}: median {m:6.2f}s over {opts.rounds} rounds")
+    print()
+    print(f"serial / fit-once: {med['serial'] / med['fit-once']:.2f}x (target <= 2.0)")
+    print(f"-n 2 / fit-once:   {med['-n 2'] / med['fit-once']:.2f}x")
+    print(f"-n 2 / serial:     {med['-n 2'] / med['serial']:.2f}x (target <= 1.0)")
+    per_round = [p / s for p, s in zip(times["-n 2"], times["serial"], strict=True)]
+    print("-n 2 / serial per round: " + ", ".join(f"{x:.2f}" for x in per_round))
+
+
+if __name__ == "__main__":
+    main()
