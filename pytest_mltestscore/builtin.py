@@ -14,7 +14,10 @@ item it earns, what it needs (predicates that say, in words, what is missing), i
 * ``expand``: a template that becomes one check per configured entry (SLOs);
 * ``watch``: called once collection is done, before any check runs, to register what the check
   wants to see of each dataset's one streaming pass (``Assets.watch``), so that it needs no read
-  of its own (the PII scan rides the profile pass).
+  of its own (the PII scan rides the profile pass);
+* ``prepare``: called at the same moment, to start in the background what the check will need
+  when it runs (the warm process a fresh-process check forks from imports its libraries while
+  the checks before it run).
 
 The registry (:mod:`pytest_mltestscore.registry`) finds the declarations and validates their
 parameters; the pytest glue collects one item per check.
@@ -298,6 +301,7 @@ class BuiltinCheck:
     after_run: Callable[[CheckContext], Sequence[tuple[str, object]]] | None = None
     expand: Callable[[Settings], tuple[BuiltinCheck, ...]] | None = None
     watch: Callable[[CheckContext], None] | None = None
+    prepare: Callable[[CheckContext], None] | None = None
     declines: str = ""  # when, beyond its needs, it cannot judge (the README's table says)
     kinds: str = ""  # the column kinds it judges, in words (README's table); "" for none
 

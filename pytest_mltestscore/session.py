@@ -151,10 +151,20 @@ class ScoreSession:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Built-in checks that will run register what they watch of the datasets' one
-        streaming pass, before any check starts it."""
+        streaming pass, before any check starts it, and start what they will need."""
         for item in session.items:
-            if isinstance(item, BuiltinCheckItem) and item.check.watch and not item.skip_reason:
+            if not isinstance(item, BuiltinCheckItem) or item.skip_reason:
+                continue
+            if item.check.watch:
                 item.check.watch(item.context)
+            # not on an xdist worker: the check may run on another one, and a head start that
+            # competes for the cores with the checks there would cost more than it saves
+            if (
+                item.check.prepare
+                and not hasattr(session.config, "workerinput")
+                and not session.config.option.collectonly
+            ):
+                item.check.prepare(item.context)
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         """A run that leaves the suite's own tests out is not a whole run (deselecting only

@@ -320,3 +320,45 @@ def test_the_warm_process_ends_when_its_parent_is_killed(tmp_path):
     while alive(zygote) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(zygote)
+
+
+HEAD_START = """
+import json
+import os
+
+from pytest_mltestscore import fresh_process
+
+
+def test_head_start():
+    # user tests run before the built-in checks: was the canary's warm process started already?
+    with open(os.environ["HEAD_START_FILE"], "w") as fh:
+        json.dump(fresh_process.warm_pids(), fh)
+"""
+
+
+@pytest.mark.parametrize(
+    ("selection", "started"),
+    [("head_start or canary", True), ("head_start", False)],
+    ids=["canary-selected", "canary-deselected"],
+)
+def test_the_canary_starts_its_warm_process_before_the_checks_run(
+    pytester, monkeypatch, selection, started
+):
+    """A check declared with ``prepare`` gets a head start: the warm process its fresh process
+    forks from imports its libraries while the tests and checks before it run; nothing starts
+    when the check is not selected."""
+    import shutil
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "penguins"
+    shutil.copytree(example, pytester.path, dirs_exist_ok=True)
+    (pytester.path / "tests" / "test_head_start.py").write_text(HEAD_START)
+    out = pytester.path / "pids.json"
+    monkeypatch.setenv("HEAD_START_FILE", str(out))
+    monkeypatch.setenv(MODE_VARIABLE, "warm")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", selection)
+    # the gate of 3 is missed in a run this narrow: the outcomes are what counts here
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed") == (2 if started else 1), result.stdout.str()
+    assert "failed" not in outcomes and "error" not in outcomes
+    pids = json.loads(out.read_text())
+    assert bool(pids) is started, pids

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...builtin import BuiltinCheck, CheckContext, Param, dataset, model
-from ...fresh_process import DEFAULT_TIMEOUT, run_script
+from ...fresh_process import DEFAULT_TIMEOUT, prestart, run_script
 from ...modeling import own_columns
 from ...outputs import Outputs, collect_outputs, output_problems
 from ...result import CheckResult, Table, Verdict, library_check
@@ -419,4 +419,5 @@ CANARY = BuiltinCheck(
         ),
     ),
     declines="the model cannot take the data's columns; too few serving rows",
+    prepare=lambda ctx: prestart(),  # its fresh process's imports overlap the checks before it
 )

@@ -285,6 +285,14 @@ def run_reproducible(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _start_warm_processes(ctx: CheckContext) -> None:
+    """With ``separate_processes``, start the two trainings' warm processes (one per hash seed)
+    while the checks before this one run."""
+    if ctx.params["separate_processes"]:
+        for attempt in (1, 2):
+            prestart({"PYTHONHASHSEED": str(attempt)})
+
+
 REPRODUCIBLE_TRAINING = BuiltinCheck(
     "infra-1",
     "reproducible-training",
@@ -297,4 +305,5 @@ REPRODUCIBLE_TRAINING = BuiltinCheck(
         Param("atol", "number", 1e-6, "tolerated absolute difference of outputs"),
     ),
     declines="the model `fit` returns cannot take its own training rows",
+    prepare=_start_warm_processes,
 )
