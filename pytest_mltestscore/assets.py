@@ -140,8 +140,6 @@ class Assets:
         return self._unavailable[key]
 
     def _dataset_problem(self, spec: DatasetSpec) -> str | None:
-        from .loading import ImportPathError, load_callable
-
         if spec.url is not None:  # a database: connect, log in, prepare the statement
             try:
                 self.probe_dataset(spec.name)
@@ -155,15 +153,9 @@ class Assets:
                 return str(exc)
             return None
         assert spec.load is not None
-        try:
-            load_callable(spec.load)
-        except ImportPathError as exc:
-            return f"[{spec.key}] load = {spec.load!r}: {exc}"
-        return None
+        return _import_problem(spec.key, spec.load)
 
     def _model_problem(self, spec: ModelSpec) -> str | None:
-        from .loading import ImportPathError, load_callable
-
         if spec.endpoint is not None:  # a deployed model: one request that sends no rows
             try:
                 self.probe_model(spec.name)
@@ -178,11 +170,7 @@ class Assets:
                 )
             return None
         assert spec.load is not None
-        try:
-            load_callable(spec.load)
-        except ImportPathError as exc:
-            return f"[{spec.key}] load = {spec.load!r}: {exc}"
-        return None
+        return _import_problem(spec.key, spec.load)
 
     # -- models ----------------------------------------------------------------------------
     def model_spec(self, name: str) -> ModelSpec:
@@ -713,6 +701,17 @@ class Assets:
         if profile.n_rows == 0:
             raise AssetError(f"[{spec.key}] {self._source(spec)}: the data has no rows")
         return profile
+
+
+def _import_problem(key: str, load: str) -> str | None:
+    """Why ``load = "pkg.module:callable"`` under ``[key]`` does not import, or None."""
+    from .loading import ImportPathError, load_callable
+
+    try:
+        load_callable(load)
+    except ImportPathError as exc:
+        return f"[{key}] load = {load!r}: {exc}"
+    return None
 
 
 def _fingerprint(tokens: Sequence[str]) -> str:
