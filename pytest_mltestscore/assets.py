@@ -104,27 +104,36 @@ class Assets:
         self.shared: SharedCache | None = None
 
     # -- can the configuration work? ---------------------------------------------------------
-    def problems(self, *, load_models: bool = True) -> dict[str, str]:
+    def problems(self, *, quick: bool = True, slow: bool = True) -> dict[str, str]:
         """What cannot work, by config key: a dataset path matching no file, a database that
         cannot be reached or lacks the table or columns, a model artifact missing or unreadable,
         an endpoint that does not answer, an import path that does not import. Entries marked
-        ``optional`` are left out (their checks are not judged instead). Cheap: no dataset is
-        read."""
+        ``optional`` are left out (their checks are not judged instead). No dataset is read.
+
+        ``quick`` problems are found on the file system alone (paths and globs); ``slow`` ones
+        take imports, model loads or a connection.
+        """
         found: dict[str, str] = {}
         for spec in self.datasets.values():
-            if not spec.optional and (problem := self._dataset_problem(spec)) is not None:
+            if spec.optional or not (quick if spec.path is not None else slow):
+                continue
+            if (problem := self._dataset_problem(spec)) is not None:
                 found[spec.key] = problem
         for name, mspec in self.models.items():
             if mspec.optional:
                 continue
-            problem = self._model_problem(mspec)
-            if problem is None and load_models and mspec.path is not None:
-                try:
-                    self.model(name)
-                except AssetError as exc:
-                    problem = str(exc)
-            if problem is not None:
-                found[mspec.key] = problem
+            if mspec.path is not None:  # a file: is it there (quick), does it load (slow)
+                if (problem := self._model_problem(mspec)) is not None:
+                    if quick:
+                        found[mspec.key] = problem
+                    continue
+                if slow:
+                    try:
+                        self.model(name)
+                    except AssetError as exc:
+                        found[mspec.key] = str(exc)
+            elif slow and (problem := self._model_problem(mspec)) is not None:
+                found[mspec.key] = problem  # an import path, or a deployed model's endpoint
         return found
 
     def unavailable(self, kind: str, name: str) -> str | None:

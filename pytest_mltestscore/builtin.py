@@ -53,6 +53,8 @@ class Param:
     hi: float | None = None
     choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None  # for strings
     check: Callable[[Any, Settings], str | None] | None = None  # a configured value's problem
+    # the check imports user code: validated on the xdist controller while the workers start
+    imports: bool = False
 
     def allowed(self) -> Sequence[str] | None:
         """The values a string parameter may take, or None when any string will do."""

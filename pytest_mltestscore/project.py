@@ -7,7 +7,8 @@ validated by the registry, so that any configuration error is one usage error at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +36,13 @@ class Project:
         rubric: Rubric,
         checks: tuple[BuiltinCheck, ...],
         params: Mapping[str, Mapping[str, Any]],
+        deferred: Sequence[Callable[[], str | None]] = (),
     ) -> None:
         self.settings = settings
         self.rubric = rubric
         self.checks = checks
         self.params = params  # validated [tool.mltestscore.checks.ID] tables, by item
+        self.deferred = tuple(deferred)  # parameter validations that import user code
         self.assets: Assets = Assets(settings.models, settings.datasets, settings.root)
         self._store: HistoryStore | None = None
 
@@ -66,34 +69,45 @@ class Project:
             self._store.close()
             self._store = None
 
-    def problems(self) -> list[str]:
+    def problems(self, *, quick: bool = True, slow: bool = True) -> list[str]:
         """Configuration that cannot work, one line each: a dataset path matching no file, a
         model artifact missing or unreadable, an import path that does not import, a history
         store that cannot be opened. Optional entries are not listed (their checks are not
-        judged instead)."""
+        judged instead).
+
+        ``quick`` problems are found on the file system alone; ``slow`` ones take imports
+        (user code, model files) or connections (databases, endpoints).
+        """
         import importlib.util
 
         from .loading import ImportPathError, load_callable
 
         found = [
             f"{key}: {p}" if not p.startswith("[") else p
-            for key, p in self.assets.problems().items()
+            for key, p in self.assets.problems(quick=quick, slow=slow).items()
         ]
         settings = self.settings
-        if settings.training_fit is not None:
-            try:
-                load_callable(settings.training_fit)
-            except ImportPathError as exc:
-                found.append(f"[tool.mltestscore.training] fit = {settings.training_fit!r}: {exc}")
-        for module in settings.feature_modules:
-            try:
-                spec = importlib.util.find_spec(module)
-            except (ImportError, ValueError):
-                spec = None
-            if spec is None:
-                found.append(
-                    f"[tool.mltestscore] feature_modules: {module!r} cannot be found on sys.path"
-                )
+        if slow:
+            found += [p for check in self.deferred if (p := check()) is not None]
+            if settings.training_fit is not None:
+                try:
+                    load_callable(settings.training_fit)
+                except ImportPathError as exc:
+                    found.append(
+                        f"[tool.mltestscore.training] fit = {settings.training_fit!r}: {exc}"
+                    )
+            for module in settings.feature_modules:  # finding a submodule imports its package
+                try:
+                    spec = importlib.util.find_spec(module)
+                except (ImportError, ValueError):
+                    spec = None
+                if spec is None:
+                    found.append(
+                        f"[tool.mltestscore] feature_modules: {module!r} cannot be found on "
+                        "sys.path"
+                    )
+        if not quick:
+            return found
         if (problem := self._history_problem()) is not None:
             found.append(problem)
         schema = settings.schema_path
@@ -103,6 +117,11 @@ class Project:
                 "of the schema file, such as mltestscore-schema.json"
             )
         return found
+
+    def problems_in_background(self) -> BackgroundProblems:
+        """The slow :meth:`problems`, worked out in a thread (an xdist controller: while its
+        workers start, rather than before)."""
+        return BackgroundProblems(lambda: self.problems(quick=False))
 
     def _history_problem(self) -> str | None:
         """A history location that cannot work (a directory, an SQLite URL without a path).
@@ -155,6 +174,49 @@ class Project:
         )
 
 
+class BackgroundProblems:
+    """Configuration problems worked out in a daemon thread: loading models, importing user
+    code and reaching databases take seconds that an xdist controller need not wait for before
+    it starts its workers (who redo none of it before their first test).
+
+    :meth:`result` waits for the thread. When the thread found a problem, or failed, the whole
+    validation runs again in the calling thread, whose answer is the one reported: user code
+    that cannot be imported outside the main thread (a module that installs a signal handler)
+    is not a configuration problem.
+    """
+
+    def __init__(self, problems: Callable[[], list[str]]) -> None:
+        self._problems = problems
+        self._found: list[str] | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="mltestscore-config-check", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._found = self._problems()
+        except BaseException:  # redone in the main thread, which reports it
+            self._found = None
+
+    def result(self) -> list[str]:
+        self._thread.join()
+        if self._found == []:
+            return []
+        return self._problems()
+
+
+def distributes(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist controller that hands the tests to workers."""
+    opt = config.option
+    return (
+        not hasattr(config, "workerinput")
+        and getattr(opt, "dist", "no") != "no"
+        and bool(getattr(opt, "tx", None))
+        and not opt.collectonly
+    )
+
+
 def _uses_checks(settings: Settings) -> bool:
     """Whether any built-in check could be configured (else the registry is never imported)."""
     tables = [settings.checks, settings.slo]
@@ -190,14 +252,20 @@ def load_project(config: pytest.Config) -> Project:
         )
         checks: tuple[BuiltinCheck, ...] = ()
         params: dict[str, dict[str, Any]] = {}
+        # Parameters naming user code are imported here in a serial run; an xdist controller
+        # validates them with the rest of the configuration while its workers start, and a
+        # worker leaves them to the controller (it imports them when a check runs).
+        deferred: list[Callable[[], str | None]] | None = None
+        if distributes(config) or hasattr(config, "workerinput"):
+            deferred = []
         if _uses_checks(settings):
             from .registry import all_checks, parse_check_params
 
-            params = parse_check_params(settings, rubric.normalize)
+            params = parse_check_params(settings, rubric.normalize, deferred)
             checks = all_checks(settings)
     except (ConfigError, RubricError, clock.ClockError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    project = Project(settings, rubric, checks, params)
+    project = Project(settings, rubric, checks, params, deferred or ())
     shared = getattr(config, "workerinput", {}).get(WORKERINPUT_KEY)
     if shared:  # an xdist worker of a scored session: frames and profiles computed once
         project.assets.shared = SharedCache(Path(shared))

@@ -99,10 +99,16 @@ def _param_value(reader: TableReader, p: Param) -> Any:
 
 
 def parse_check_params(
-    settings: Settings, normalize: Callable[[str], str | None]
+    settings: Settings,
+    normalize: Callable[[str], str | None],
+    deferred: list[Callable[[], str | None]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Validate ``[tool.mltestscore.checks.ID]`` tables: known items, known keys, right types,
-    values a check can use (known metrics, configured datasets, import paths that import)."""
+    values a check can use (known metrics, configured datasets, import paths that import).
+
+    With ``deferred``, the validations that import user code are not run but appended to it,
+    each a callable returning the problem (naming the key) or None.
+    """
     reader = settings.checks
     if reader is None:
         return {}
@@ -133,6 +139,10 @@ def parse_check_params(
                 value = _param_value(sub, p)
                 if value is None:
                     continue
+                if p.imports and p.check is not None and deferred is not None:
+                    deferred.append(_later(p.check, value, settings, sub.where(p.name)))
+                    params[p.name] = value
+                    continue
                 problem = p.check(value, settings) if p.check is not None else None
                 if problem is not None:
                     raise ConfigError(f"{sub.where(p.name)}: {problem}")
@@ -142,6 +152,16 @@ def parse_check_params(
         params["blocking"] = bool(sub.boolean("blocking"))
         out[item] = params
     return out
+
+
+def _later(
+    check: Callable[[Any, Settings], str | None], value: Any, settings: Settings, where: str
+) -> Callable[[], str | None]:
+    def run() -> str | None:
+        problem = check(value, settings)
+        return None if problem is None else f"{where}: {problem}"
+
+    return run
 
 
 def params_for(check: BuiltinCheck, configured: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -19,10 +19,11 @@ from .evidence import Evidence
 from .items import NODE_PREFIX, REPORT_ATTR, TRIAL_PROPERTY, BuiltinCheckItem, nodeid_of
 from .judges import SessionJudges
 from .options import ReportSpec
+from .project import distributes
 from .state import PROFILE_PROPERTY
 
 if TYPE_CHECKING:
-    from .project import Project
+    from .project import BackgroundProblems, Project
     from .scoring import ScoreResult
     from .shared_cache import SharedCache
 
@@ -57,15 +58,14 @@ class ScoreSession:
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
         self.no_verdict: str | None = None
+        # the configuration is checked at start; an xdist controller checks it while its
+        # workers start, and stops the run before their first test (see pytest_runtestloop)
         if not self.is_worker:
-            problems = project.problems()
-            if problems:
-                where = project.settings.file or "pyproject.toml"
-                raise pytest.UsageError(
-                    f"{where}: configuration that cannot work (mark an entry optional = true if "
-                    "it may legitimately be absent):\n  " + "\n  ".join(problems)
-                )
+            self._stop_on(project.problems(slow=not distributes(config)))
         self.judges = SessionJudges(config, project)
+        self.checking: BackgroundProblems | None = None
+        if distributes(config):  # after the judges, who read the assets too
+            self.checking = project.problems_in_background()
         self.deselected = 0  # the suite's own tests left out (-k, -m, --lf, --deselect...)
         self.unmatched: set[str] | None = None  # map patterns no collected test matched
         self.reasons: dict[str, str] = {}  # nodeid -> why it was skipped
@@ -82,6 +82,14 @@ class ScoreSession:
         self.evidence = Evidence()
         self.durations = Durations()
         self.shared: SharedCache | None = None  # xdist controller: made when a worker starts
+
+    def _stop_on(self, problems: list[str]) -> None:
+        if problems:
+            where = self.settings.file or "pyproject.toml"
+            raise pytest.UsageError(
+                f"{where}: configuration that cannot work (mark an entry optional = true if "
+                "it may legitimately be absent):\n  " + "\n  ".join(problems)
+            )
 
     # -- every process: ids per item, and on the reports ------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -245,6 +253,9 @@ class ScoreSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         if self.is_worker:
             return (yield)
+        if self.checking is not None:  # xdist controller: before the workers run a test
+            checking, self.checking = self.checking, None
+            self._stop_on(checking.result())
         if session.config.option.collectonly:
             self.no_verdict = "no verdict under --collect-only (no test ran)"
             return (yield)

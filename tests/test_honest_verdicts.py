@@ -416,6 +416,75 @@ def test_configuration_that_cannot_work_stops_at_once_under_xdist(pytester):
     assert "INTERNALERROR" not in err and "bringing up nodes" not in result.stdout.str()
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            '[tool.mltestscore.models.default]\npath = "broken.skops"\n',
+            "[tool.mltestscore.models.default]",
+        ),
+        (
+            '[tool.mltestscore.training]\nfit = "penguin_verdicts:no_such_fit"\n',
+            "[tool.mltestscore.training] fit = 'penguin_verdicts:no_such_fit'",
+        ),
+        (
+            '[tool.mltestscore.checks.model-3]\nfactory = "penguin_verdicts:no_such_factory"\n'
+            "search_space = { C = [1.0] }\n",
+            "[tool.mltestscore.checks.model-3] factory: ",
+        ),
+    ],
+    ids=["model-unreadable", "fit-import", "factory-import"],
+)
+def test_what_takes_imports_is_checked_while_xdist_workers_start(pytester, extra, message):
+    """Loading models and importing user code is checked while the workers start; a problem
+    still stops the run before any test, once, as a usage error."""
+    p = _project(pytester, DATASETS + extra)
+    (p.path / "broken.skops").write_bytes(b"not a zip archive at all" * 10)
+    p.makepyfile(test_x="def test_x(): pass\n")
+    result = p.runpytest_subprocess(ML_SCORE, "-n", "2")
+    err, out = result.stderr.str(), result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, out + err
+    assert "configuration that cannot work" in err and err.count(message) == 1, err
+    assert "INTERNALERROR" not in err + out and "Traceback" not in err + out
+    assert "passed" not in out and "test_x" not in out  # no test ran
+
+
+SIGNALS = """
+import signal
+
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # only the main thread may do this
+
+
+def make(C=1.0):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    pre = make_column_transformer((StandardScaler(), numeric))
+    return make_pipeline(pre, LogisticRegression(C=C, max_iter=1000))
+"""
+
+
+def test_user_code_that_imports_only_in_the_main_thread_is_not_a_problem_under_xdist(pytester):
+    """The controller's background check imports user code in a thread; a module that cannot
+    be imported there (it installs a signal handler) is checked again in the main thread."""
+    p = _project(
+        pytester,
+        DATASETS
+        + '[tool.mltestscore.checks.model-3]\nfactory = "signals_factory:make"\n'
+        + "search_space = { C = [0.1, 1.0] }\n",
+    )
+    p.makepyfile(signals_factory=SIGNALS, test_x="def test_x(): pass\n")
+    result = p.runpytest_subprocess(
+        ML_SCORE, "-n", "2", "-k", "test_x or model-3", f"{ML_SCORE_REPORT}=json:r.json"
+    )
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert result.parseoutcomes()["passed"] == 2  # test_x, and model-3 judged the search
+    assert _items(p.path / "r.json")["model-3"]["status"] == "automated"
+
+
 def test_an_optional_dataset_that_has_not_arrived_is_not_judged(pytester):
     p = _project(
         pytester,

@@ -593,6 +593,7 @@ FEATURE_COST = BuiltinCheck(
             None,
             "feature -> import path of the callable computing it from the data rows (timed)",
             check=pipelines_problem,
+            imports=True,
         ),
     ),
     kinds=RAW_INPUTS,

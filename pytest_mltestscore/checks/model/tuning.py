@@ -365,6 +365,7 @@ HYPERPARAMETERS_TUNED = BuiltinCheck(
             None,
             "import path of a callable(**params) returning an unfitted estimator",
             check=import_path,
+            imports=True,
         ),
         Param("params", "table", None, "the shipped hyperparameters"),
         Param(
