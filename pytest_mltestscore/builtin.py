@@ -261,12 +261,17 @@ def needs_history(ctx: CheckContext) -> str | None:
 class SessionJudge(Protocol):
     """A check measured over the whole session and judged once at its end.
 
-    Created when the session is configured, in every process (before test modules are imported).
+    Created when the session is configured, in every process (before test modules are imported),
+    and started (:meth:`start`) in each process that runs tests.
     Under pytest-xdist each worker's :meth:`payload` (a JSON-safe value) reaches the controller,
     which :meth:`receive` s it; the controller then calls :meth:`judge` once. ``partial`` names
     why the run is not a whole run of the suite (tests deselected, the session stopped early),
     or is None.
     """
+
+    def start(self) -> None:
+        """Begin measuring: called in each process that runs tests (serially, or on each xdist
+        worker; not on the controller, which runs none)."""
 
     def payload(self) -> Any: ...
 

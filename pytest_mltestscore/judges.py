@@ -42,7 +42,9 @@ class Verdict:
 class SessionJudges:
     """The session judges of one process; the controller's also gather the workers'."""
 
-    def __init__(self, config: pytest.Config, project: Project) -> None:
+    def __init__(self, config: pytest.Config, project: Project, *, measure: bool = True) -> None:
+        """``measure``: this process runs tests (not an xdist controller), so the judges start
+        measuring here."""
         self.config = config
         self.settings_file = project.settings.file
         self.judges: dict[str, tuple[BuiltinCheck, SessionJudge]] = {}
@@ -53,7 +55,10 @@ class SessionJudges:
             context = project.context(check)
             if check.missing(context):
                 continue
-            self.judges[check.name] = (check, check.session(context))
+            judge = check.session(context)
+            if measure:
+                judge.start()
+            self.judges[check.name] = (check, judge)
 
     def __bool__(self) -> bool:
         return bool(self.judges)

@@ -62,7 +62,7 @@ class ScoreSession:
         # workers start, and stops the run before their first test (see pytest_runtestloop)
         if not self.is_worker:
             self._stop_on(project.problems(slow=not distributes(config)))
-        self.judges = SessionJudges(config, project)
+        self.judges = SessionJudges(config, project, measure=not distributes(config))
         self.checking: BackgroundProblems | None = None
         if distributes(config):  # after the judges, who read the assets too
             self.checking = project.problems_in_background()

@@ -402,6 +402,27 @@ def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
         )
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_data_7_is_not_judged_where_coverage_cannot_start(pytester, workers):
+    """The processes that run tests measure coverage (not the xdist controller): when they
+    cannot, the controller learns why and data-7 is not judged, never failed at 0%."""
+    _data_7_project(pytester, workers)
+    pytester.makepyfile(
+        # shadows coverage.py on the project's python path, as an environment without it would
+        coverage="raise ImportError('No module named coverage')\n",
+        test_f="import my_features\ndef test_ratio(): assert my_features.ratio(1, 2) == 0.5\n",
+    )
+    result = pytester.runpytest_subprocess(
+        ML_SCORE, f"{ML_SCORE_REPORT}=json:r.json", "-rs", *workers
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*data-7 feature-coverage: not judged: coverage was not measured*"]
+    )
+    items = {i["id"]: i for s in _report(pytester)["sections"] for i in s["items"]}
+    assert items["data-7"]["status"] == "missing"
+
+
 def test_monitor_1_dependency_lock(project):
     p = project(
         '[tool.mltestscore]\nhistory = false\n[tool.mltestscore.datasets.training]\npath = "train.csv"\n'

@@ -296,8 +296,8 @@ def feature_code_coverage(
 # -- built-in check: judged over the whole session ---------------------------------------------
 class FeatureCoverageJudge:
     """data-7 over the session: line coverage of ``feature_modules``, measured from the moment
-    the session is configured (before test modules are imported), merged across xdist workers
-    and judged once at the end.
+    the session is configured (before test modules are imported) in each process that runs
+    tests, merged across xdist workers and judged once at the end.
 
     A partial run (tests deselected, or the session stopped early) measures less of the feature
     code than the suite covers, so it is not judged: skipped with the reason, rather than failed
@@ -308,11 +308,14 @@ class FeatureCoverageJudge:
 
     def __init__(self, ctx: CheckContext) -> None:
         self.min_coverage = float(ctx.params["min_coverage"])
+        self.modules = list(ctx.settings.feature_modules)
         self.reports: list[dict[str, Any]] = []
         self.handle: CoverageHandle | None = None
         self.error: str | None = None
+
+    def start(self) -> None:
         try:
-            self.handle = start_coverage(list(ctx.settings.feature_modules))
+            self.handle = start_coverage(self.modules)
         except ImportError as exc:
             self.error = str(exc)
         except Exception as exc:  # coverage.py refusing to start must not break the session
@@ -326,12 +329,15 @@ class FeatureCoverageJudge:
         return {name: dataclasses.asdict(mc) for name, mc in report.items()}
 
     def payload(self) -> dict[str, Any]:
-        """What a worker measured (JSON-safe), for the controller."""
-        return self._stop()
+        """What a worker measured (JSON-safe), for the controller: the modules' coverage, or
+        why coverage could not be measured."""
+        return {"modules": self._stop(), "error": self.error}
 
     def receive(self, payload: Any) -> None:
-        if payload:
-            self.reports.append(payload)
+        if payload.get("error") is not None and self.error is None:
+            self.error = payload["error"]
+        if payload.get("modules"):
+            self.reports.append(payload["modules"])
 
     def judge(self, partial: str | None) -> CheckResult:
         own = self._stop()
