@@ -15,7 +15,12 @@ serial. Both pytest runs pass ``-p no:cacheprovider`` (nothing written into the 
 ``-p no:benchmark`` (pytest-benchmark, when installed, warns under xdist and the example turns
 warnings into errors).
 
-    python benchmarks/penguins.py [--rounds 5] [--day good|bad]
+``--cached-bytecode`` runs without ``PYTHONDONTWRITEBYTECODE`` (set on this project's machine,
+so that every process compiles the modules not byte-compiled at install: this package when
+installed editable, the example, and pytest's rewrite of its plugins' modules), after one
+warm-up run of each command, as on a machine that keeps ``__pycache__``.
+
+    python benchmarks/penguins.py [--rounds 5] [--day good|bad] [--cached-bytecode]
 """
 
 from __future__ import annotations
@@ -62,8 +67,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--day", choices=("good", "bad"), default="good")
+    parser.add_argument("--cached-bytecode", action="store_true")
     opts = parser.parse_args()
     env = {**os.environ, "PENGUINS_DAY": opts.day}
+    if opts.cached_bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    print(
+        "PYTHONDONTWRITEBYTECODE "
+        + ("set: modules compiled in every run" if env.get("PYTHONDONTWRITEBYTECODE") else "unset")
+    )
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_XDIST_WORKER", None)
     # the example's own python path, as its pyproject.toml sets for pytest
@@ -74,6 +86,9 @@ def main() -> None:
         "-n 2": ([*PYTEST, "examples/penguins", "-n", "2"], ROOT),
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
+    if opts.cached_bytecode:  # one run of each writes the byte code the timed runs read
+        for cmd, cwd in runs.values():
+            timed(cmd, cwd, env)
     for r in range(opts.rounds):
         load = os.getloadavg()[0]
         row = []
