@@ -487,6 +487,10 @@ def test_freezing_the_schema_from_an_optional_dataset_that_has_not_arrived_is_a_
             "search_space: C: expected a non-empty array",
         ),
         (
+            '[tool.mltestscore.checks.model-3]\nracing = "yes"\n',
+            "[tool.mltestscore.checks.model-3] racing: expected true or false",
+        ),
+        (
             '[tool.mltestscore.checks.model-5]\nmargin = 0.1\n[tool.mltestscore.checks."Model 5"]\nmargin = 0.2\n',
             "a second table for model-5",
         ),
