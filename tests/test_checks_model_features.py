@@ -12,6 +12,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -485,3 +486,25 @@ def test_model3_racing_best_is_fully_scored_and_costs_no_more(
     assert raced.metrics["shortfall"] <= full.metrics["shortfall"] + 1e-12
     if raced.verdict == "fail":
         assert full.verdict == "fail"
+
+
+def test_model3_racing_keeps_a_candidate_whose_first_fold_deficit_is_noise(cancer_xy, monkeypatch):
+    """Nearest neighbours on 3 folds with a 0.5% tolerance: k=5 trails the shipped k=34 on the
+    first fold by less than the paired noise, and beats it by 1% over all folds. Racing keeps it
+    and fails the shipped k as the full search does; dropping on the bare gap would pass it."""
+    from pytest_mltestscore.checks.model import tuning
+
+    X, y = cancer_xy
+
+    def knn(n_neighbors=5, weights="uniform"):
+        return KNeighborsClassifier(n_neighbors=n_neighbors, weights=weights)
+
+    space = {"n_neighbors": [1, 2, 5, 34, 55], "weights": ["uniform", "distance"]}
+    kwargs = {"cv": 3, "relative_tolerance": 0.005, "seed": 10}
+    full = hyperparameters_tuned(knn, {"n_neighbors": 34}, space, X, y, racing=False, **kwargs)
+    raced = hyperparameters_tuned(knn, {"n_neighbors": 34}, space, X, y, **kwargs)
+    assert raced.verdict == full.verdict == "fail", raced.message()
+    assert raced.metrics["shortfall"] == pytest.approx(full.metrics["shortfall"])
+    monkeypatch.setattr(tuning, "Z", 0.0)  # no noise margin: the bare allowed gap
+    bare = hyperparameters_tuned(knn, {"n_neighbors": 34}, space, X, y, **kwargs)
+    assert bare.verdict == "pass" and bare.metrics["fits"] < raced.metrics["fits"]

@@ -9,11 +9,12 @@ the allowed gap (``tolerance`` in metric units, else ``relative_tolerance`` time
 Racing (``racing=True``, the default) races the candidates over the folds by successive
 halving: all are scored on fold 1, and after each fold only the promising ones go on (see
 :func:`_race`: a candidate stops only when it is outside the best third, more than the allowed
-gap behind the leader and behind the shipped parameters on the same folds). The shipped
-parameters are always scored on every fold, and the best found is the best of the candidates
-scored on every fold, so racing can only miss a candidate that trailed the shipped parameters on
-the folds it got; the result states what was dropped when and the fits saved. ``racing=False``
-scores every candidate on every fold.
+gap behind the leader, and behind the shipped parameters on the same folds by more than the gap
+plus ``Z`` standard errors of the paired difference). The shipped parameters are always scored
+on every fold, and the best found is the best of the candidates scored on every fold, so racing
+can only miss a candidate that trailed the shipped parameters by that margin on the folds it
+got; the result states what was dropped when and the fits saved. ``racing=False`` scores every
+candidate on every fold.
 
 Sensitivity: each searched parameter is varied alone over its listed values with the others at
 their shipped values; the range of the metric says how much that parameter matters. These values
@@ -48,12 +49,15 @@ from ...evaluation import (
     labelled,
     labels_of,
     n_rows,
+    outputs,
     resolve_metric,
+    row_terms,
+    score,
     take_rows,
 )
 from ...loading import ImportPathError, load_callable
 from ...metrics import Metric
-from ...modeling import evaluate, infer_task
+from ...modeling import classes_of, infer_task
 from ...result import CheckResult, Table, library_check
 from ...settings import Settings
 
@@ -106,6 +110,7 @@ class _Scorer:
         self.params: dict[Params, dict[str, Any]] = {}
         self.errors: dict[Params, str] = {}
         self.caught: dict[Params, dict[str, int]] = {}
+        self.terms: dict[Params, list[npt.NDArray[np.float64] | None]] = {}
         self.fits = 0
         n = n_rows(X)
         self.train = [np.setdiff1d(np.arange(n), test) for test in folds]
@@ -119,6 +124,7 @@ class _Scorer:
         values = self.values.setdefault(key, [])
         self.params.setdefault(key, dict(params))
         caught = self.caught.setdefault(key, {})
+        terms = self.terms.setdefault(key, [])
         for f in range(len(values), upto):
             train, test = self.train[f], self.folds[f]
             try:
@@ -129,14 +135,14 @@ class _Scorer:
                     with spending(FIT, len(train)):
                         fitted = est.fit(take_rows(self.X, train), take_rows(self.y, train))
                     model = est if fitted is None else fitted
-                    values.append(
-                        evaluate(
-                            model, take_rows(self.X, test), take_rows(self.y, test), self.metric
-                        )
-                    )
+                    y_test = take_rows(self.y, test)
+                    out = outputs(model, take_rows(self.X, test), self.metric)
+                    classes = classes_of(model)
+                    values.append(score(self.metric, y_test, out, classes))
+                    terms.append(row_terms(self.metric, np.asarray(y_test), out, classes))
             except Exception as exc:
                 self.errors[key] = f"{type(exc).__name__}: {exc}"
-                del self.values[key], self.caught[key]
+                del self.values[key], self.caught[key], self.terms[key]
                 return False
             for w in seen:
                 caught[w.category.__name__] = caught.get(w.category.__name__, 0) + 1
@@ -152,6 +158,25 @@ class _Scorer:
         """Mean and standard deviation over the first ``n`` folds (default: all it has)."""
         values = self.values[key][:n]
         return float(np.mean(values)), float(np.std(values))
+
+    def noise(self, key: Params, reference: Params, n: int) -> float:
+        """A standard error, in metric units, of the difference between the means of ``key``
+        and ``reference`` over their first ``n`` folds: from the paired per-row terms on those
+        folds' rows when the metric is a mean over rows (accuracy, log_loss, mae; rmse by the
+        delta method), else from the spread of the per-fold differences (infinite on one fold)."""
+        a = [t for t in self.terms[key][:n] if t is not None]
+        b = [t for t in self.terms[reference][:n] if t is not None]
+        if len(a) == len(b) == n:
+            d = np.concatenate(a) - np.concatenate(b)
+            se = float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
+            if self.metric.name == "rmse":  # terms are squared errors: d(rmse) = d(mse) / 2 rmse
+                root = 2 * float(np.sqrt(np.mean(np.concatenate(b))))
+                se = se / root if root > 0 else float("inf")
+            return se
+        if n < 2:
+            return float("inf")
+        diff = np.subtract(self.values[key][:n], self.values[reference][:n])
+        return float(np.std(diff, ddof=1) / np.sqrt(n))
 
     def scored(self, key: Params) -> int:
         """How many folds ``key`` was scored on (0 when its fit raised)."""
@@ -195,6 +220,9 @@ def _candidates(space: Mapping[str, Sequence[Any]], n_iter: int, seed: int) -> l
 
 ETA = 3
 """Racing keeps (at least) the best ``1/ETA`` of the candidates still running after each fold."""
+Z = 2.0
+"""Racing drops a candidate only when it trails the shipped parameters by more than the allowed
+gap plus ``Z`` standard errors of the difference."""
 
 
 def _race(
@@ -208,8 +236,9 @@ def _race(
     """Successive halving over the folds: every candidate is scored on fold 1; after each fold
     (but the last) a candidate goes on unless it is all of: outside the best ``ceil(n/ETA)`` of
     the ``n`` still running by mean over the folds so far, more than the allowed gap behind the
-    leader's mean, and behind the shipped parameters' mean on the same folds. The shipped
-    parameters are never dropped. Returns how many were dropped after each fold."""
+    leader's mean, and behind the shipped parameters' mean on the same folds by more than the
+    allowed gap plus ``Z`` standard errors of that difference (:meth:`_Scorer.noise`). The
+    shipped parameters are never dropped. Returns how many were dropped after each fold."""
     k = len(scorer.folds)
     alive = dict(pool)
     dropped: list[int] = []
@@ -228,7 +257,8 @@ def _race(
             if key == shipped
             or key in top
             or gain(metric, leader, means[key]) <= gap
-            or gain(metric, means[key], means[shipped]) >= 0
+            or gain(metric, means[key], means[shipped])
+            >= -(gap + Z * scorer.noise(key, shipped, f))
         }
         dropped.append(len(alive) - len(keep))
         alive = {key: p for key, p in alive.items() if key in keep}
@@ -241,10 +271,11 @@ def _racing_note(dropped: Sequence[int], candidates: int, cv: int, fits: int, fu
     return (
         f"racing over the {cv} folds (successive halving, eta {ETA}): of {candidates} candidates, "
         f"dropped {after}. A candidate was dropped only when it was outside the best "
-        f"1/{ETA} by mean over the folds so far, more than the allowed gap behind the leader "
-        f"and behind the shipped parameters on the same folds (to beat them by more than the "
-        f"gap over all {cv} folds, it would have had to beat them by more than that on average "
-        f"over the folds it skipped). The shipped parameters and the best found were scored on "
+        f"1/{ETA} by mean over the folds so far, more than the allowed gap behind the leader, "
+        f"and behind the shipped parameters on the same folds by more than the allowed gap plus "
+        f"{Z:g} standard errors of the paired difference (per-row for means over rows, else "
+        f"over folds, so never after one fold). The shipped parameters and the best found were "
+        f"scored on "
         f"every fold; a sensitivity row is over the folds all its values were scored on "
         f"(column 'folds'). {fits} fits instead of a full search's {full}; racing = false "
         f"searches in full."
@@ -509,9 +540,10 @@ HYPERPARAMETERS_TUNED = BuiltinCheck(
             "racing",
             "bool",
             True,
-            "race candidates over the folds (successive halving: a candidate behind the best "
-            "third, the leader by more than the allowed gap and the shipped parameters stops "
-            "early); false scores every candidate on every fold",
+            "race candidates over the folds (successive halving: a candidate outside the best "
+            "third, behind the leader by more than the allowed gap and behind the shipped "
+            "parameters by more than the gap plus 2 standard errors stops early); false scores "
+            "every candidate on every fold",
         ),
     ),
     declines="too few labelled training rows for `cv` folds",
