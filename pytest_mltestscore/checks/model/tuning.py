@@ -139,14 +139,24 @@ class _Scorer:
                     out = outputs(model, take_rows(self.X, test), self.metric)
                     classes = classes_of(model)
                     values.append(score(self.metric, y_test, out, classes))
-                    terms.append(row_terms(self.metric, np.asarray(y_test), out, classes))
             except Exception as exc:
                 self.errors[key] = f"{type(exc).__name__}: {exc}"
                 del self.values[key], self.caught[key], self.terms[key]
                 return False
             for w in seen:
                 caught[w.category.__name__] = caught.get(w.category.__name__, 0) + 1
+            terms.append(self._row_terms(y_test, out, classes))
         return True
+
+    def _row_terms(self, y: Any, out: Any, classes: Any) -> npt.NDArray[np.float64] | None:
+        """The fold's per-row metric terms for :meth:`noise`, or None (not a mean over rows,
+        or not computable here: racing then falls back to the spread over folds)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return row_terms(self.metric, np.asarray(y), out, classes)
+        except Exception:
+            return None
 
     def __call__(self, params: Mapping[str, Any]) -> tuple[float, float] | None:
         """Mean and standard deviation over every fold, or None when a fit raised."""
@@ -172,11 +182,12 @@ class _Scorer:
             if self.metric.name == "rmse":  # terms are squared errors: d(rmse) = d(mse) / 2 rmse
                 root = 2 * float(np.sqrt(np.mean(np.concatenate(b))))
                 se = se / root if root > 0 else float("inf")
-            return se
-        if n < 2:
-            return float("inf")
-        diff = np.subtract(self.values[key][:n], self.values[reference][:n])
-        return float(np.std(diff, ddof=1) / np.sqrt(n))
+        elif n < 2:
+            se = float("inf")
+        else:
+            diff = np.subtract(self.values[key][:n], self.values[reference][:n])
+            se = float(np.std(diff, ddof=1) / np.sqrt(n))
+        return se if np.isfinite(se) else float("inf")  # unknown noise: never a reason to drop
 
     def scored(self, key: Params) -> int:
         """How many folds ``key`` was scored on (0 when its fit raised)."""
@@ -275,9 +286,8 @@ def _racing_note(dropped: Sequence[int], candidates: int, cv: int, fits: int, fu
         f"and behind the shipped parameters on the same folds by more than the allowed gap plus "
         f"{Z:g} standard errors of the paired difference (per-row for means over rows, else "
         f"over folds, so never after one fold). The shipped parameters and the best found were "
-        f"scored on "
-        f"every fold; a sensitivity row is over the folds all its values were scored on "
-        f"(column 'folds'). {fits} fits instead of a full search's {full}; racing = false "
+        f"scored on every fold; a sensitivity row is over the folds all its values were scored "
+        f"on (column 'folds'). {fits} fits instead of a full search's {full}; racing = false "
         f"searches in full."
     )
 
