@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from palmerpenguins import load_penguins
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -17,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from pytest_mltestscore.checks.data.features import feature_cost, features_beneficial
 from pytest_mltestscore.checks.model.tuning import hyperparameters_tuned, kfold_indices
+from pytest_mltestscore.cost import FIT, metering
 
 BILLS = ["bill_length_mm", "bill_depth_mm"]
 
@@ -332,3 +336,175 @@ def test_kfold_indices_partition_and_stratify(cancer_xy):
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(labels)))
     share = labels.mean()
     assert all(abs(labels[f].mean() - share) < 0.01 for f in folds)
+
+
+# ---------------------------------------------------------------- model-3, racing over the folds
+
+
+def _cv_mean(factory, params, X, y, cv, stratify, score):
+    """The mean over the check's folds, computed here with the estimator and the metric."""
+    folds = kfold_indices(np.asarray(y), cv, 0, stratify=stratify)
+    values = []
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        model = factory(**params).fit(_rows(X, train), _rows(y, train))
+        values.append(score(_rows(y, test), model.predict(_rows(X, test))))
+    return float(np.mean(values))
+
+
+def _rows(data, idx):
+    return data.iloc[idx] if hasattr(data, "iloc") else data[idx]
+
+
+def _accuracy(y, predicted):
+    return float(np.mean(np.asarray(y) == predicted))
+
+
+def _rmse(y, predicted):
+    return float(np.sqrt(np.mean((np.asarray(y) - predicted) ** 2)))
+
+
+def _searched(factory, params, space, X, y, **kwargs):
+    """The check's result and the fits it made, counted by the cost meter."""
+    with metering() as meter:
+        result = hyperparameters_tuned(factory, params, space, X, y, **kwargs)
+    fits = meter.kinds[FIT].calls if FIT in meter.kinds else 0
+    return result, fits
+
+
+def _best_found(result, space):
+    """The best found's parameters, read back from the table's "in best found" column."""
+
+    def label(v):
+        return repr(v) if isinstance(v, str) else str(v)
+
+    by_label = {name: {label(v): v for v in values} for name, values in space.items()}
+    return {row[0]: by_label[row[0]].get(row[2], row[2]) for row in result.table.rows}
+
+
+def test_model3_racing_gives_the_full_search_verdict_with_fewer_fits(cancer_xy):
+    X, y = cancer_xy
+    raced, raced_fits = _searched(logistic_factory, {"C": 1.0}, SPACE, X, y)
+    full, full_fits = _searched(logistic_factory, {"C": 1.0}, SPACE, X, y, racing=False)
+    assert raced.verdict == full.verdict == "pass", raced.message()
+    # The full search: 10 candidates x 3 folds, its best is the best of every candidate's mean.
+    assert full_fits == full.metrics["fits"] == full.metrics["full_search_fits"] == 30
+    means = {
+        (C, w): _cv_mean(logistic_factory, {"C": C, "class_weight": w}, X, y, 3, True, _accuracy)
+        for C in SPACE["C"]
+        for w in SPACE["class_weight"]
+    }
+    assert full.metrics["best_score"] == pytest.approx(max(means.values()))
+    assert "raced" not in full.summary and not any("racing" in n for n in full.notes)
+    # Racing: fewer fits, counted by the meter and stated; the shipped scored on every fold.
+    assert raced_fits == raced.metrics["fits"] < full_fits
+    assert raced.metrics["full_search_fits"] == full_fits
+    assert raced.metrics["shipped_score"] == pytest.approx(means[(1.0, None)])
+    assert "candidates raced over the folds" in raced.summary
+    note = next(n for n in raced.notes if n.startswith("racing over the 3 folds"))
+    assert f"{raced_fits} fits instead of a full search's {full_fits}" in note
+    assert "dropped" in note and "after fold 1" in note
+    # The best found under racing was scored on every fold: its mean is the full 3-fold mean.
+    best = _best_found(raced, SPACE)
+    assert raced.metrics["best_score"] == pytest.approx(means[(best["C"], best["class_weight"])])
+    assert raced.metrics["best_score"] <= full.metrics["best_score"]
+    assert {row[7] for row in full.table.rows} == {"3 of 3"}
+    assert all(row[7].endswith(" of 3") for row in raced.table.rows)
+
+
+def test_model3_racing_still_fails_a_clearly_worse_shipped(cancer_xy):
+    X, y = cancer_xy
+    raced, _ = _searched(logistic_factory, {"C": 0.001}, SPACE, X, y)
+    full, _ = _searched(logistic_factory, {"C": 0.001}, SPACE, X, y, racing=False)
+    assert raced.verdict == full.verdict == "fail"
+    assert raced.metrics["shortfall"] == pytest.approx(full.metrics["shortfall"])
+    assert "worse than the best found" in raced.summary and "raced" in raced.summary
+
+
+def test_model3_racing_on_a_regression_set():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    space = {"alpha": [0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]}
+
+    def ridge(alpha=1.0):
+        return Ridge(alpha=alpha)
+
+    for shipped, verdict in ((0.01, "pass"), (100.0, "fail")):
+        raced, raced_fits = _searched(ridge, {"alpha": shipped}, space, X, y, cv=5)
+        full, full_fits = _searched(ridge, {"alpha": shipped}, space, X, y, cv=5, racing=False)
+        assert raced.verdict == full.verdict == verdict, raced.message()
+        assert raced_fits <= full_fits == 40
+        expected = _cv_mean(ridge, {"alpha": shipped}, X, y, 5, False, _rmse)
+        assert raced.metrics["shipped_score"] == pytest.approx(expected)
+    # A well-tuned shipped alpha: most candidates stop after the first fold.
+    raced, raced_fits = _searched(ridge, {"alpha": 0.01}, space, X, y, cv=5)
+    assert raced_fits < full_fits
+
+
+def test_model3_racing_must_be_a_boolean(cancer_xy):
+    X, y = cancer_xy
+    with pytest.raises(ValueError, match="racing must be true or false"):
+        hyperparameters_tuned(logistic_factory, {"C": 1.0}, SPACE, X, y, racing="yes")
+
+
+DIABETES = load_diabetes(return_X_y=True)
+ALPHAS = [0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+
+
+def _ridge(alpha=1.0):
+    return Ridge(alpha=alpha)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    rows=st.integers(40, 442),
+    data_seed=st.integers(0, 2**16),
+    alphas=st.lists(st.sampled_from(ALPHAS), min_size=1, max_size=8, unique=True),
+    shipped=st.sampled_from(ALPHAS),
+    cv=st.integers(2, 5),
+    relative_tolerance=st.sampled_from([0.0, 0.005, 0.02, 0.1]),
+)
+def test_model3_racing_best_is_fully_scored_and_costs_no_more(
+    rows, data_seed, alphas, shipped, cv, relative_tolerance
+):
+    X, y = DIABETES
+    pick = np.random.default_rng(data_seed).choice(len(y), size=rows, replace=False)
+    X, y = X[pick], y[pick]
+    space = {"alpha": alphas}
+    kwargs = {"cv": cv, "relative_tolerance": relative_tolerance}
+    raced, raced_fits = _searched(_ridge, {"alpha": shipped}, space, X, y, **kwargs)
+    full, full_fits = _searched(_ridge, {"alpha": shipped}, space, X, y, racing=False, **kwargs)
+    assert raced_fits <= full_fits
+    # The shipped parameters are scored on every fold either way.
+    assert raced.metrics["shipped_score"] == full.metrics["shipped_score"]
+    # The best found under racing is a candidate scored on every fold ...
+    best = _best_found(raced, {"alpha": ALPHAS})["alpha"]  # the shipped alpha may be added
+    assert raced.metrics["best_score"] == pytest.approx(
+        _cv_mean(_ridge, {"alpha": best}, X, y, cv, False, _rmse)
+    )
+    # ... so it is never better than the full search's best, and racing never fails what the
+    # full search passes.
+    assert raced.metrics["shortfall"] <= full.metrics["shortfall"] + 1e-12
+    if raced.verdict == "fail":
+        assert full.verdict == "fail"
+
+
+def test_model3_racing_keeps_a_candidate_whose_first_fold_deficit_is_noise(cancer_xy, monkeypatch):
+    """Nearest neighbours on 3 folds with a 0.5% tolerance: k=5 trails the shipped k=34 on the
+    first fold by less than the paired noise, and beats it by 1% over all folds. Racing keeps it
+    and fails the shipped k as the full search does; dropping on the bare gap would pass it."""
+    from pytest_mltestscore.checks.model import tuning
+
+    X, y = cancer_xy
+
+    def knn(n_neighbors=5, weights="uniform"):
+        return KNeighborsClassifier(n_neighbors=n_neighbors, weights=weights)
+
+    space = {"n_neighbors": [1, 2, 5, 34, 55], "weights": ["uniform", "distance"]}
+    kwargs = {"cv": 3, "relative_tolerance": 0.005, "seed": 10}
+    full = hyperparameters_tuned(knn, {"n_neighbors": 34}, space, X, y, racing=False, **kwargs)
+    raced = hyperparameters_tuned(knn, {"n_neighbors": 34}, space, X, y, **kwargs)
+    assert raced.verdict == full.verdict == "fail", raced.message()
+    assert raced.metrics["shortfall"] == pytest.approx(full.metrics["shortfall"])
+    monkeypatch.setattr(tuning, "Z", 0.0)  # no noise margin: the bare allowed gap
+    bare = hyperparameters_tuned(knn, {"n_neighbors": 34}, space, X, y, **kwargs)
+    assert bare.verdict == "pass" and bare.metrics["fits"] < raced.metrics["fits"]

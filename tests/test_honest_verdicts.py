@@ -556,6 +556,10 @@ def test_freezing_the_schema_from_an_optional_dataset_that_has_not_arrived_is_a_
             "search_space: C: expected a non-empty array",
         ),
         (
+            '[tool.mltestscore.checks.model-3]\nracing = "yes"\n',
+            "[tool.mltestscore.checks.model-3] racing: expected true or false",
+        ),
+        (
             '[tool.mltestscore.checks.model-5]\nmargin = 0.1\n[tool.mltestscore.checks."Model 5"]\nmargin = 0.2\n',
             "a second table for model-5",
         ),
@@ -766,3 +770,49 @@ def test_data_3_times_the_feature_code_it_is_given(pytester):
     refused = bad.runpytest(ML_SCORE)
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     assert "checks.data-3] pipelines: body_mass_g: " in refused.stderr.str()
+
+
+TUNING = (
+    DATASETS
+    + """[tool.mltestscore.checks.model-3]
+factory = "tuned:make"
+params = { C = 1.0 }
+search_space = { C = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0] }
+{racing}
+"""
+)
+
+
+@pytest.mark.parametrize("racing", ["", "racing = true", "racing = false"])
+def test_model_3_races_unless_configured_not_to(pytester, racing):
+    """The configured ``racing`` reaches the check: racing by default, the full search with
+    ``racing = false``; the verdict is the same either way."""
+    p = _project(pytester, TUNING.replace("{racing}", racing))
+    p.makepyfile(
+        tuned="""
+        from sklearn.compose import make_column_transformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+
+        def make(C=1.0):
+            scale = make_column_transformer((StandardScaler(), NUMERIC))
+            return make_pipeline(scale, LogisticRegression(C=C, max_iter=1000))
+        """
+    )
+    result = p.runpytest(ML_SCORE, "-k", "model-3", f"{ML_SCORE_REPORT}=json:r.json")
+    assert result.ret == 0, result.stdout.str()
+    [entry] = _items(p.path / "r.json")["model-3"]["tests"]
+    check = entry["check"]
+    assert check["verdict"] == "pass", check["summary"]
+    assert check["metrics"]["full_search_fits"] == 18  # 6 values of C x 3 folds
+    if racing == "racing = false":
+        assert "6 candidates: shipped" in check["summary"]
+        assert check["metrics"]["fits"] == 18
+        assert not any("racing" in note for note in check["notes"])
+    else:
+        assert "6 candidates raced over the folds" in check["summary"]
+        assert check["metrics"]["fits"] < 18
+        assert any(note.startswith("racing over the 3 folds") for note in check["notes"])
