@@ -228,9 +228,11 @@ class ScoreSession:
             self.unknown[report.nodeid] = unknown
             return
         self.ids_by_test[report.nodeid] = ids
-        self.via[report.nodeid] = dict(getattr(report, VIA_ATTR, {}))
+        if report.nodeid not in self.via:  # every phase's report carries the same ids and via
+            self.via[report.nodeid] = dict(getattr(report, VIA_ATTR, {}))
+            self.phases[report.nodeid] = {}
         wasxfail = hasattr(report, "wasxfail")
-        self.phases.setdefault(report.nodeid, {})[report.when] = (report.outcome, wasxfail)
+        self.phases[report.nodeid][report.when] = (report.outcome, wasxfail)
 
     def _gather_properties(self, report: pytest.TestReport) -> None:
         """Metrics and profiles a test recorded (call phase), and the explanations of models
