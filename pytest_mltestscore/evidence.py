@@ -59,21 +59,25 @@ class Evidence:
         )
 
     def add(self, report: pytest.TestReport) -> None:
-        """Keep what one phase's report says about its test."""
-        entry = self._entry(report.nodeid)
+        """Keep what one phase's report says about its test (a plain pass with no properties
+        says nothing: it gets no entry, and reads as one without a message)."""
         if report.failed:
             text = _failure_text(report)
             prefix = "" if report.when == "call" else f"error in {report.when}: "
-            entry["failures"].append(prefix + text)
+            self._entry(report.nodeid)["failures"].append(prefix + text)
         elif report.skipped:
+            message: str | None
             if hasattr(report, "wasxfail"):
-                entry["message"] = f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
+                message = f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
             else:
-                entry["message"] = _skip_reason(report)
+                message = _skip_reason(report)
+            self._entry(report.nodeid)["message"] = message
         elif report.when == "call" and hasattr(report, "wasxfail"):
-            entry["message"] = f"xpass: {report.wasxfail}" if report.wasxfail else "xpass"
-        if report.when != "call":
+            message = f"xpass: {report.wasxfail}" if report.wasxfail else "xpass"
+            self._entry(report.nodeid)["message"] = message
+        if report.when != "call" or not report.user_properties:
             return
+        entry = self._entry(report.nodeid)
         for name, prop in report.user_properties:
             if name == CHECK_PROPERTY and isinstance(prop, Mapping):
                 entry["check"] = dict(prop)

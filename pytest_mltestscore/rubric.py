@@ -107,7 +107,7 @@ class Rubric:
         for section in self.sections:
             if word == section.id or word in section.aliases:
                 candidate = f"{section.id}-{number}"
-                return candidate if candidate in self.items else None
+                return candidate if any(i.id == candidate for i in section.items) else None
         return None
 
     def closest(self, raw: object, n: int = 3) -> list[str]:

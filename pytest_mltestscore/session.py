@@ -20,7 +20,7 @@ from .items import NODE_PREFIX, REPORT_ATTR, TRIAL_PROPERTY, BuiltinCheckItem, n
 from .judges import SessionJudges
 from .options import ReportSpec
 from .project import distributes
-from .state import PROFILE_PROPERTY
+from .state import PROFILE_PROPERTY, metrics_from_properties
 
 if TYPE_CHECKING:
     from .project import BackgroundProblems, Project
@@ -207,7 +207,7 @@ class ScoreSession:
             setattr(report, REPORT_ATTR, ids)
             setattr(report, VIA_ATTR, via)
             setattr(report, UNKNOWN_ATTR, unknown)
-        if isinstance(item, BuiltinCheckItem) and report.skipped:
+        if report.skipped and isinstance(item, BuiltinCheckItem):
             _point_at_config(report, item)
         return report
 
@@ -215,17 +215,8 @@ class ScoreSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
-        if report.when == "call":
-            from .state import metrics_from_properties
-
-            for key, value in metrics_from_properties(report.nodeid, report.user_properties):
-                self.metrics[key] = value
-            for name, prop in report.user_properties:
-                if name == PROFILE_PROPERTY and isinstance(prop, dict):
-                    self.profiles[str(prop.get("dataset"))] = prop.get("profile", {})
-        for name, prop in report.user_properties:
-            if name == TRIAL_PROPERTY and isinstance(prop, str):
-                self.explanations.setdefault(prop, None)
+        if report.user_properties:  # most tests record none: skip the scans for them
+            self._gather_properties(report)
         if report.skipped and isinstance(report.longrepr, tuple):
             self.reasons[report.nodeid] = _reason(str(report.longrepr[2]))
         if (
@@ -245,9 +236,24 @@ class ScoreSession:
             self.unknown[report.nodeid] = unknown
             return
         self.ids_by_test[report.nodeid] = ids
-        self.via[report.nodeid] = dict(getattr(report, VIA_ATTR, {}))
+        if report.nodeid not in self.via:  # every phase's report carries the same ids and via
+            self.via[report.nodeid] = dict(getattr(report, VIA_ATTR, {}))
+            self.phases[report.nodeid] = {}
         wasxfail = hasattr(report, "wasxfail")
-        self.phases.setdefault(report.nodeid, {})[report.when] = (report.outcome, wasxfail)
+        self.phases[report.nodeid][report.when] = (report.outcome, wasxfail)
+
+    def _gather_properties(self, report: pytest.TestReport) -> None:
+        """Metrics and profiles a test recorded (call phase), and the explanations of models
+        that cannot take their data (any phase)."""
+        if report.when == "call":
+            for key, value in metrics_from_properties(report.nodeid, report.user_properties):
+                self.metrics[key] = value
+            for name, prop in report.user_properties:
+                if name == PROFILE_PROPERTY and isinstance(prop, dict):
+                    self.profiles[str(prop.get("dataset"))] = prop.get("profile", {})
+        for name, prop in report.user_properties:
+            if name == TRIAL_PROPERTY and isinstance(prop, str):
+                self.explanations.setdefault(prop, None)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -413,32 +419,38 @@ class ScoreSession:
         return [(n, v, labels) for n, v, labels in self.metrics.values()]
 
     def _write_files(self) -> None:
-        from .htmlreport import render_html
-        from .plots import PlotError
-        from .prometheus import PrometheusError, write_textfile
-        from .report import render_json, render_markdown, write_text_atomic
-
-        assert self.report is not None
         base = Path(self.config.invocation_params.dir)
         for spec in self.reports:
             if spec.path is None:
                 continue
             path = base / spec.path
+            errors = _write_errors(spec.kind)
             try:
-                if spec.kind == "prometheus":
-                    write_textfile(path, self.report, self._recorded_metrics())
-                else:
-                    if spec.kind == "json":
-                        text = render_json(self.report)
-                    elif spec.kind == "markdown":
-                        text = render_markdown(self.report, self.rubric)
-                    else:
-                        text = render_html(self.report)
-                    write_text_atomic(path, text)
-            except (OSError, PlotError, PrometheusError, ValueError) as exc:
+                self._write_file(spec.kind, path)
+            except errors as exc:
                 self.written.append(f"could not write {spec.kind} report to {path}: {exc}")
             else:
                 self.written.append(f"{spec.kind} report written to {path}")
+
+    def _write_file(self, kind: str, path: Path) -> None:
+        """Render and write one report file, importing only what that kind needs."""
+        assert self.report is not None
+        if kind == "prometheus":
+            from .prometheus import write_textfile
+
+            write_textfile(path, self.report, self._recorded_metrics())
+            return
+        from .report import render_json, render_markdown, write_text_atomic
+
+        if kind == "json":
+            text = render_json(self.report)
+        elif kind == "markdown":
+            text = render_markdown(self.report, self.rubric)
+        else:
+            from .htmlreport import render_html
+
+            text = render_html(self.report)
+        write_text_atomic(path, text)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.is_worker:
@@ -507,6 +519,20 @@ class ScoreSession:
                 "makes one fail it): " + ", ".join(findings),
                 yellow=True,
             )
+
+
+def _write_errors(kind: str) -> tuple[type[Exception], ...]:
+    """What writing a report of ``kind`` may raise that the run reports as a line, not as an
+    internal error (the module of a kind not asked for stays unimported)."""
+    if kind == "prometheus":
+        from .prometheus import PrometheusError
+
+        return (OSError, ValueError, PrometheusError)
+    if kind == "html":
+        from .plots import PlotError
+
+        return (OSError, ValueError, PlotError)
+    return (OSError, ValueError)
 
 
 def _reason(text: str) -> str:

@@ -187,6 +187,38 @@ def test_html_report_needs_matplotlib_only_when_asked(pytester):
     assert "report type 'html' needs a path" in result.stderr.str()
 
 
+REPORT_MODULES = ("htmlreport", "plots", "prometheus")
+
+
+@pytest.mark.parametrize(
+    ("reports", "imported"),
+    [
+        ([], []),  # the scorecard alone
+        ([f"{ML_SCORE_REPORT}=json:r.json"], []),
+        ([f"{ML_SCORE_REPORT}=html:r.html"], ["htmlreport", "plots"]),
+        ([f"{ML_SCORE_REPORT}=prometheus:r.prom"], ["prometheus"]),
+    ],
+)
+def test_a_run_imports_only_the_report_modules_it_writes_with(pytester, reports, imported):
+    """Report modules cost every run their import: those of a kind not asked for stay out."""
+    pytester.makepyfile(
+        conftest=(
+            "import sys\n"
+            "def pytest_unconfigure(config):\n"
+            f"    names = {REPORT_MODULES!r}\n"
+            "    found = [n for n in names if f'pytest_mltestscore.{n}' in sys.modules]\n"
+            "    print('report modules imported:', found)\n"
+        ),
+        test_x="import pytest\n\n@pytest.mark.rubric('data-1')\ndef test_x(): pass\n",
+    )
+    pytester.makepyprojecttoml("[tool.mltestscore]\nhistory = false\n")
+    if "prometheus" in imported:
+        pytest.importorskip("prometheus_client")
+    result = pytester.runpytest_subprocess(ML_SCORE, "-p", "no:cacheprovider", *reports)
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines([f"report modules imported: {imported!r}"])
+
+
 # -- the pieces, as functions ----------------------------------------------------------------
 def test_display_histograms_share_edges_and_sum_to_one():
     training, serving = _frames(1)
