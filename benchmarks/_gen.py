@@ -13,9 +13,10 @@ Peers (Evidently, pandera, Great Expectations, NannyML) are measured from their 
 from __future__ import annotations
 
 import math
+import os
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,21 @@ def timed(repeat: int, fn: Callable[[], Any]) -> tuple[float, float]:
         wall = min(wall, time.perf_counter() - start)
         cpu = min(cpu, time.process_time() - start_cpu)
     return wall, cpu
+
+
+def alternate(runs: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Each of ``runs`` (a callable returning its seconds) once per round, in turn, ``rounds``
+    times, so that all see the same machine; prints a line per round with the load average
+    before it, and returns each run's seconds."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(rounds):
+        load = os.getloadavg()[0]
+        row = []
+        for name, run in runs.items():
+            times[name].append(run())
+            row.append(f"{name} {times[name][-1]:6.2f}s")
+        print(f"round {r + 1}/{rounds} (load {load:.2f}): " + "   ".join(row), flush=True)
+    return times
 
 
 def peak_rss_mb() -> float:

@@ -33,7 +33,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import _gen  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "penguins"
 
 FIT_ONCE = """
@@ -85,17 +90,13 @@ def main() -> None:
         "serial": ([*PYTEST, "examples/penguins"], ROOT),
         "-n 2": ([*PYTEST, "examples/penguins", "-n", "2"], ROOT),
     }
-    times: dict[str, list[float]] = {name: [] for name in runs}
     if opts.cached_bytecode:  # one run of each writes the byte code the timed runs read
         for cmd, cwd in runs.values():
             timed(cmd, cwd, env)
-    for r in range(opts.rounds):
-        load = os.getloadavg()[0]
-        row = []
-        for name, (cmd, cwd) in runs.items():
-            times[name].append(timed(cmd, cwd, env))
-            row.append(f"{name} {times[name][-1]:6.2f}s")
-        print(f"round {r + 1}/{opts.rounds} (load {load:.2f}): " + "   ".join(row), flush=True)
+    times = _gen.alternate(
+        {name: lambda cmd=cmd, cwd=cwd: timed(cmd, cwd, env) for name, (cmd, cwd) in runs.items()},
+        opts.rounds,
+    )
     med = {name: statistics.median(t) for name, t in times.items()}
     print()
     for name, m in med.items():

@@ -108,14 +108,13 @@ def main() -> None:
             for name, e in envs.items()
             for label, args in (("serial", []), ("-n 2", ["-n", "2"]))
         }
-        times: dict[str, list[float]] = {name: [] for name in runs}
-        for r in range(opts.rounds):
-            load = os.getloadavg()[0]
-            row = []
-            for name, (args, e) in runs.items():
-                times[name].append(run(project, args, e))
-                row.append(f"{name} {times[name][-1]:6.2f}s")
-            print(f"round {r + 1}/{opts.rounds} (load {load:.2f}): " + "   ".join(row), flush=True)
+        times = gen.alternate(
+            {
+                name: lambda args=args, e=e: run(project, args, e)
+                for name, (args, e) in runs.items()
+            },
+            opts.rounds,
+        )
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f"\n{opts.rows:,} rows x 25 columns, training and serving, medians of {opts.rounds}:")
     for name, m in med.items():
