@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .cost import LOAD, PREDICT, PROFILE, READ, SQL, metered_chunks, spending
 from .result import NotJudged
 from .settings import DatasetSpec, ModelSpec
+from .suite_only import plugin_work
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -195,7 +196,7 @@ class Assets:
 
     def model(self, name: str = "default") -> Any:
         if name not in self._models:
-            with spending(LOAD):
+            with spending(LOAD), plugin_work():
                 self._models[name] = self._load_model(self.model_spec(name))
         return self._models[name]
 
@@ -416,7 +417,7 @@ class Assets:
     def frame(self, name: str) -> pd.DataFrame:
         """The whole dataset as one DataFrame (sampled to ``sample`` rows when set)."""
         if name not in self._frames:
-            with spending(READ) as span:
+            with spending(READ) as span, plugin_work():
                 self._frames[name] = self._shared_frame(name)
                 span.rows = len(self._frames[name])
         return self._frames[name]

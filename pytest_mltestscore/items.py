@@ -58,9 +58,10 @@ class BuiltinCheckItem(pytest.Item):
         import time
 
         from .cost import metering
+        from .suite_only import plugin_work
 
         start = time.perf_counter()
-        with metering() as meter:
+        with metering() as meter, plugin_work():
             try:
                 self._judge()
             finally:

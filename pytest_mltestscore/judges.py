@@ -71,6 +71,12 @@ class SessionJudges:
             return True
         return False
 
+    def stop(self) -> None:
+        """Stop measuring, for a session that ends before its tests (what was measured is
+        dropped: taking a judge's payload stops its measurement)."""
+        for _, judge in self.judges.values():
+            judge.payload()
+
     def send_to_controller(self) -> None:
         """xdist worker: hand the measurements to the controller."""
         output = self.config.workeroutput  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from .judges import SessionJudges
 from .options import ReportSpec
 from .project import distributes
 from .state import PROFILE_PROPERTY, metrics_from_properties
+from .suite_only import plugin_work
 
 if TYPE_CHECKING:
     from .project import BackgroundProblems, Project
@@ -58,11 +59,17 @@ class ScoreSession:
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
         self.no_verdict: str | None = None
+        # the judges start measuring first: coverage.py's start costs more the more modules
+        # are loaded, and loading the models below would add scikit-learn's
+        self.judges = SessionJudges(config, project, measure=not distributes(config))
         # the configuration is checked at start; an xdist controller checks it while its
         # workers start, and stops the run before their first test (see pytest_runtestloop)
         if not self.is_worker:
-            self._stop_on(project.problems(slow=not distributes(config)))
-        self.judges = SessionJudges(config, project, measure=not distributes(config))
+            with plugin_work():
+                problems = project.problems(slow=not distributes(config))
+            if problems:
+                self.judges.stop()
+            self._stop_on(problems)
         self.checking: BackgroundProblems | None = None
         if distributes(config):  # after the judges, who read the assets too
             self.checking = project.problems_in_background()

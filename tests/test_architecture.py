@@ -78,6 +78,7 @@ LAYERS: dict[str, int] = {
     "options": 0,
     "masking": 0,
     "cost": 0,
+    "suite_only": 0,
 }
 LAYER_NAMES = {4: "pytest glue", 3: "registry", 2: "checks", 1: "services", 0: "leaves"}
 

@@ -353,6 +353,48 @@ def test_data_7_feature_coverage(pytester, workers):
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_data_7_counts_only_what_the_suites_tests_run(pytester, workers):
+    """Feature code that only the plugin runs (a dataset's load callable, read by the built-in
+    checks and cached for the session) is not tested by the suite: data-7 does not count it."""
+    _data_7_project(pytester, workers)
+    pytester.makepyfile(
+        my_data="""
+        import pandas as pd
+        import my_features
+
+        def training():
+            rows = [my_features.never_tested(i) for i in range(40)]
+            notes = [f"bird {i} measured at dawn" for i in range(40)]
+            return pd.DataFrame({"x": rows, "note": notes, "y": [i % 2 for i in range(40)]})
+        """,
+        test_f="""
+        import my_features
+        def test_ratio(): assert my_features.ratio(1, 2) == 0.5
+        def test_zero(): assert my_features.ratio(1, 0) == 0.0
+        """,
+    )
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.mltestscore.datasets.training]\nload = "my_data:training"\ntarget = "y"\n'
+    )
+    result = pytester.runpytest_subprocess(
+        ML_SCORE, f"{ML_SCORE_REPORT}=json:r.json", "-rA", *workers
+    )
+    outcomes = {
+        t["nodeid"]: t["outcome"]
+        for s in _report(pytester)["sections"]
+        for i in s["items"]
+        for t in i["tests"]
+    }
+    # the training frame was built (never_tested ran) by at least one check that passed
+    assert outcomes["mltestscore::data-5::privacy"] == "passed", result.stdout.str()
+    items = {i["id"]: i for s in _report(pytester)["sections"] for i in s["items"]}
+    assert items["data-7"]["status"] == "failing", result.stdout.str()
+    result.stdout.fnmatch_lines(["*_ data-7 feature-coverage _*", "*", "*", "*", "my_features*5-7"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
 def test_data_7_is_not_judged_on_a_partial_run(pytester, workers):
     """-k and -x measure less feature code than the suite covers: skipped, never failed."""
     _data_7_project(pytester, workers)

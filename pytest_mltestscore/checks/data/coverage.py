@@ -2,7 +2,9 @@
 
 Line coverage of the configured feature modules is measured with coverage.py during the session
 (or read from a coverage run that is already active, such as pytest-cov's, which a second
-measurement would otherwise pause) and each module must reach a minimum percentage.
+measurement would otherwise pause) and each module must reach a minimum percentage. The
+measurement is paused while the plugin itself runs code (built-in checks, models and datasets
+it loads: :mod:`pytest_mltestscore.suite_only`), so only what the suite's tests run counts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from ...builtin import BuiltinCheck, CheckContext, Param, setting
 from ...result import CheckResult, Table, Verdict, library_check
+from ...suite_only import measuring, stopped
 
 RUBRIC_ID = "data-7"
 COVERAGE_HINT = "pip install pytest-mltestscore[coverage]"
@@ -320,8 +323,21 @@ class FeatureCoverageJudge:
             self.error = str(exc)
         except Exception as exc:  # coverage.py refusing to start must not break the session
             self.error = f"coverage.py could not start: {type(exc).__name__}: {exc}"
+        else:
+            measuring(self)  # not while the plugin runs the feature code itself
+
+    def pause(self) -> None:
+        if self.handle is not None:
+            self.handle.cov.stop()
+
+    def resume(self) -> None:
+        if self.handle is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # said when it first started
+                self.handle.cov.start()
 
     def _stop(self) -> dict[str, Any]:
+        stopped(self)
         if self.handle is None:
             return {}
         report = stop_and_report(self.handle)
