@@ -6,12 +6,16 @@ Runs, alternately and ``--rounds`` times in the same session so that both see th
   the example's model once (``penguins_model.train.fit``) and predicts the validation rows (the
   issue's baseline: what one fit costs here);
 * ``serial``: ``python -m pytest examples/penguins``;
-* ``-n 2``: ``python -m pytest examples/penguins -n 2``.
+* ``-n 2``: ``python -m pytest examples/penguins -n 2``;
+* ``suite``, ``suite -n 2``: the same two without scoring (``-o addopts=--strict-markers``
+  drops the example's ``--ml-score``): the example's own 22 tests, with the plugin installed
+  but no built-in check run, no scorecard.
 
 Prints the median wall time of each, the ratios ``-n 2 / serial`` and each run against
 ``fit-once``, and the load average before each round (the machine is shared: read the ratios,
 not the seconds). Targets (issue 15): serial at most 2.0x fit-once, ``-n 2`` no slower than
-serial. Both pytest runs pass ``-p no:cacheprovider`` (nothing written into the example) and
+serial. The suite without scoring bounds both from below: what scoring adds is ``serial -
+suite`` (and ``-n 2 - suite -n 2`` under xdist), printed in seconds and in fit-once runs. Both pytest runs pass ``-p no:cacheprovider`` (nothing written into the example) and
 ``-p no:benchmark`` (pytest-benchmark, when installed, warns under xdist and the example turns
 warnings into errors).
 
@@ -55,6 +59,7 @@ model.predict(model_input(serving))
 """
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark"]
+UNSCORED = ["-o", "addopts=--strict-markers"]  # the example's addopts without its --ml-score
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -89,6 +94,8 @@ def main() -> None:
         "fit-once": ([sys.executable, "-c", FIT_ONCE], EXAMPLE),
         "serial": ([*PYTEST, "examples/penguins"], ROOT),
         "-n 2": ([*PYTEST, "examples/penguins", "-n", "2"], ROOT),
+        "suite": ([*PYTEST, *UNSCORED, "examples/penguins"], ROOT),
+        "suite -n 2": ([*PYTEST, *UNSCORED, "examples/penguins", "-n", "2"], ROOT),
     }
     if opts.cached_bytecode:  # one run of each writes the byte code the timed runs read
         for cmd, cwd in runs.values():
@@ -100,11 +107,18 @@ def main() -> None:
     med = {name: statistics.median(t) for name, t in times.items()}
     print()
     for name, m in med.items():
-        print(f"{name:>9}: median {m:6.2f}s over {opts.rounds} rounds")
+        print(f"{name:>10}: median {m:6.2f}s over {opts.rounds} rounds")
+    fit = med["fit-once"]
     print()
-    print(f"serial / fit-once: {med['serial'] / med['fit-once']:.2f}x (target <= 2.0)")
-    print(f"-n 2 / fit-once:   {med['-n 2'] / med['fit-once']:.2f}x")
-    print(f"-n 2 / serial:     {med['-n 2'] / med['serial']:.2f}x (target <= 1.0)")
+    print(f"serial / fit-once:      {med['serial'] / fit:.2f}x (target <= 2.0)")
+    print(f"suite / fit-once:       {med['suite'] / fit:.2f}x (the example's tests, unscored)")
+    print(f"-n 2 / fit-once:        {med['-n 2'] / fit:.2f}x")
+    print(f"-n 2 / serial:          {med['-n 2'] / med['serial']:.2f}x (target <= 1.0)")
+    print(f"suite -n 2 / suite:     {med['suite -n 2'] / med['suite']:.2f}x (xdist, unscored)")
+    added = med["serial"] - med["suite"]
+    added_n2 = med["-n 2"] - med["suite -n 2"]
+    print(f"scoring adds, serial:   {added:5.2f}s = {added / fit:.2f} fit-once")
+    print(f"scoring adds, -n 2:     {added_n2:5.2f}s = {added_n2 / fit:.2f} fit-once")
     per_round = [p / s for p, s in zip(times["-n 2"], times["serial"], strict=True)]
     print("-n 2 / serial per round: " + ", ".join(f"{x:.2f}" for x in per_round))
 

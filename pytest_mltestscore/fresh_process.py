@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -143,11 +144,21 @@ def _result(status: int | None, stderr: str, out_file: Path, timeout: float) -> 
     return ChildResult(True, json.loads(out_file.read_text(encoding="utf-8")), None)
 
 
-def prestart(env: dict[str, str] | None = None) -> None:
+def prestart(env: dict[str, str] | None = None, *, uses: Sequence[str] = ()) -> None:
     """Start, without waiting, the warm process that jobs with these ``env`` overrides need, so
-    that several start side by side (a check that trains under two hash seeds)."""
+    that several start side by side (a check that trains under two hash seeds).
+
+    ``uses``: libraries of :data:`~pytest_mltestscore.zygote.WHEN_USED` its jobs will import
+    (``skops.io`` for skops files), for a warm process started before this process imports them
+    itself (by default it preloads those this process has already imported)."""
     if mode() == "warm" and warm_supported():
-        _POOL.prestart(_child_env(env))
+        _POOL.prestart(_child_env(env), tuple(uses))
+
+
+def release_unused() -> None:
+    """Stop, without waiting for their imports to finish, the warm processes no job has used
+    (started ahead for checks that were then left out of the run)."""
+    _POOL.release_unused()
 
 
 def warm_pids() -> list[int]:
@@ -167,13 +178,14 @@ class _Broken(Exception):
 class _Zygote:
     """One warm process and its pipes; runs one job at a time."""
 
-    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+    def __init__(self, env: dict[str, str], tmp: Path, uses: Sequence[str] = ()) -> None:
         self.env = env
+        self.used = False  # whether a job has been sent to it
         self._log_path = tmp / f"zygote-{len(list(tmp.iterdir()))}.log"
         self._log: IO[bytes] = self._log_path.open("wb")
         source = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
         # Libraries imported only when this process uses them (its models are skops files).
-        used = [m for m in WHEN_USED if m.partition(".")[0] in sys.modules]
+        used = [m for m in WHEN_USED if m in uses or m.partition(".")[0] in sys.modules]
         self.proc = subprocess.Popen(
             [sys.executable, "-c", source, *used],
             stdin=subprocess.PIPE,
@@ -226,6 +238,7 @@ class _Zygote:
                 raise _Broken("the warm process did not start")
             self.ready = True
         deadline = time.monotonic() + timeout
+        self.used = True
         job = {
             "op": "run",
             "source": source,
@@ -246,6 +259,16 @@ class _Zygote:
             return None
         status: int = done["status"]
         return status
+
+    def kill(self) -> None:
+        """Stop it now (it runs no job: nothing of a job's to let finish)."""
+        self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        self._log.close()
 
     def close(self) -> None:
         if self.proc.stdin is not None:
@@ -279,7 +302,7 @@ class _WarmPool:
                 return z
         return None
 
-    def _start(self, env: dict[str, str]) -> _Zygote:
+    def _start(self, env: dict[str, str], uses: Sequence[str] = ()) -> _Zygote:
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="mltestscore-warm-"))
         while len(self._zygotes) >= MAX_WARM:
@@ -287,14 +310,20 @@ class _WarmPool:
         zygote_env = {k: v for k, v in env.items() if k not in _PER_JOB_VARIABLES}
         if os.environ.get("PYTHONPATH"):
             zygote_env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-        zygote = _Zygote(zygote_env, self._tmp)
+        zygote = _Zygote(zygote_env, self._tmp, uses)
         self._zygotes.append(zygote)
         return zygote
 
-    def prestart(self, env: dict[str, str]) -> None:
+    def prestart(self, env: dict[str, str], uses: Sequence[str] = ()) -> None:
         with self._lock:
             if not self._broken and self._matching(env) is None:
-                self._start(env)
+                self._start(env, uses)
+
+    def release_unused(self) -> None:
+        with self._lock:
+            for zygote in [z for z in self._zygotes if not z.used]:
+                self._zygotes.remove(zygote)
+                zygote.kill()
 
     def run(
         self, source: str, env: dict[str, str], stderr: Path, timeout: float

@@ -64,11 +64,16 @@ class ScoreSession:
         self.judges = SessionJudges(config, project, measure=not distributes(config))
         # the configuration is checked at start; an xdist controller checks it while its
         # workers start, and stops the run before their first test (see pytest_runtestloop)
+        self.prepared_early = self._prepare_early()
         if not self.is_worker:
             with plugin_work():
                 problems = project.problems(slow=not distributes(config))
             if problems:
                 self.judges.stop()
+                if self.prepared_early:
+                    from .fresh_process import release_unused
+
+                    release_unused()
             self._stop_on(problems)
         self.checking: BackgroundProblems | None = None
         if distributes(config):  # after the judges, who read the assets too
@@ -89,6 +94,25 @@ class ScoreSession:
         self.evidence = Evidence()
         self.durations = Durations()
         self.shared: SharedCache | None = None  # xdist controller: made when a worker starts
+
+    def _prepare_early(self) -> bool:
+        """Serially, start what the checks that will run need ahead (the canary's warm
+        process, whose imports take seconds) now, on another core while the configuration is
+        checked and the tests are collected, rather than once they are collected. Under xdist
+        nothing is started ahead (see :meth:`pytest_collection_finish`)."""
+        config = self.config
+        if self.is_worker or distributes(config) or config.option.collectonly:
+            return False
+        project = self.project
+        started = False
+        for check in project.checks:
+            if check.prepare is None or not project.enabled(check):
+                continue
+            context = project.context(check)
+            if not check.missing(context):
+                check.prepare(context)
+                started = True
+        return started
 
     def _stop_on(self, problems: list[str]) -> None:
         if problems:
@@ -167,6 +191,7 @@ class ScoreSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Built-in checks that will run register what they watch of the datasets' one
         streaming pass, before any check starts it, and start what they will need."""
+        needed = False
         for item in session.items:
             if not isinstance(item, BuiltinCheckItem) or item.skip_reason:
                 continue
@@ -180,6 +205,11 @@ class ScoreSession:
                 and not session.config.option.collectonly
             ):
                 item.check.prepare(item.context)
+                needed = True
+        if self.prepared_early and not needed:  # left out (-k, -m): free the core it takes
+            from .fresh_process import release_unused
+
+            release_unused()
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         """A run that leaves the suite's own tests out is not a whole run (deselecting only

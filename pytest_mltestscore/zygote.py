@@ -247,4 +247,8 @@ if __name__ == "__main__":
     _BASE_PATH = list(sys.path[1:])
     _JOB = serve()
     if _JOB is not None:
-        run_job(_JOB, _BASE_PATH)
+        run_job(_JOB, _BASE_PATH)  # the child: never returns
+    # The end of stdin, no job running: exit at once, without tearing down every preloaded
+    # module (the parent waits for this exit at the end of its session: 0.17 s on penguins).
+    sys.stderr.flush()
+    os._exit(0)

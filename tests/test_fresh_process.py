@@ -330,9 +330,15 @@ from pytest_mltestscore import fresh_process
 
 
 def test_head_start():
-    # user tests run before the built-in checks: was the canary's warm process started already?
+    # user tests run before the built-in checks: was the canary's warm process started already,
+    # and what does it preload beyond its defaults (its arguments)?
+    pids = fresh_process.warm_pids()
+    extra = []
+    for pid in pids:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            extra.append(fh.read().split(b"\\0")[3:-1])
     with open(os.environ["HEAD_START_FILE"], "w") as fh:
-        json.dump(fresh_process.warm_pids(), fh)
+        json.dump({"pids": pids, "preloads": [[a.decode() for a in e] for e in extra]}, fh)
 """
 
 
@@ -344,9 +350,12 @@ def test_head_start():
 def test_the_canary_starts_its_warm_process_before_the_checks_run(
     pytester, monkeypatch, selection, started
 ):
-    """A check declared with ``prepare`` gets a head start: the warm process its fresh process
-    forks from imports its libraries while the tests and checks before it run; nothing starts
-    when the check is not selected."""
+    """A check declared with ``prepare`` gets a head start: serially, the warm process its
+    fresh process forks from starts when the session is configured and imports its libraries
+    while the models load and the tests and checks before it run; when the check is not
+    selected it is stopped once the tests are collected, before any test runs."""
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("reads the warm process's arguments from /proc")
     import shutil
 
     example = Path(__file__).resolve().parents[1] / "examples" / "penguins"
@@ -360,5 +369,9 @@ def test_the_canary_starts_its_warm_process_before_the_checks_run(
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed") == (2 if started else 1), result.stdout.str()
     assert "failed" not in outcomes and "error" not in outcomes
-    pids = json.loads(out.read_text())
-    assert bool(pids) is started, pids
+    seen = json.loads(out.read_text())
+    assert bool(seen["pids"]) is started, seen
+    if started:
+        # started when the session is configured, before the models (skops files) are loaded:
+        # it preloads skops.io because the configured models need it, as a cold start would
+        assert seen["preloads"] == [["skops.io"]], seen

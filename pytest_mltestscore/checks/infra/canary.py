@@ -85,6 +85,15 @@ def _best_of(model: Any, X: Any, repeats: int) -> list[float]:
     return out
 
 
+def _libraries(ctx: CheckContext) -> tuple[str, ...]:
+    """What the fresh process will import to load the two models, beyond what it preloads."""
+    from ...loading import SKOPS_SUFFIXES
+
+    paths = [ctx.assets.model_spec(name).path for name in ("default", "previous")]
+    skops = any(p is not None and Path(p).suffix.lower() in SKOPS_SUFFIXES for p in paths)
+    return ("skops.io",) if skops else ()
+
+
 @library_check
 def canary(
     default_artifact: str | Path,
@@ -419,5 +428,5 @@ CANARY = BuiltinCheck(
         ),
     ),
     declines="the model cannot take the data's columns; too few serving rows",
-    prepare=lambda ctx: prestart(),  # its fresh process's imports overlap the checks before it
+    prepare=lambda ctx: prestart(uses=_libraries(ctx)),  # imports overlap the checks before it
 )
