@@ -80,7 +80,7 @@ def run_suite(example: Path) -> tuple[float, list[dict[str, Any]]]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp, "report.json")
         start = time.perf_counter()
-        subprocess.run(
+        proc = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -98,6 +98,11 @@ def run_suite(example: Path) -> tuple[float, list[dict[str, Any]]]:
             check=False,
         )
         wall = time.perf_counter() - start
+        if not report.is_file():  # the run stopped before scoring: say why, not a traceback
+            raise SystemExit(
+                f"{example.name}: pytest exited {proc.returncode} without a report:\n"
+                f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
         rows = json.loads(report.read_text())["durations"]
     return wall, rows
 
