@@ -53,7 +53,7 @@ class Param:
     hi: float | None = None
     choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None  # for strings
     check: Callable[[Any, Settings], str | None] | None = None  # a configured value's problem
-    # the check imports user code: validated on the xdist controller while the workers start
+    # the check imports user code: under xdist validated once, by the first worker
     imports: bool = False
 
     def allowed(self) -> Sequence[str] | None:

@@ -7,7 +7,6 @@ validated by the registry, so that any configuration error is one usage error at
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,11 +117,6 @@ class Project:
             )
         return found
 
-    def problems_in_background(self) -> BackgroundProblems:
-        """The slow :meth:`problems`, worked out in a thread (an xdist controller: while its
-        workers start, rather than before)."""
-        return BackgroundProblems(lambda: self.problems(quick=False))
-
     def _history_problem(self) -> str | None:
         """A history location that cannot work (a directory, an SQLite URL without a path).
         A store that fails at run time (a server down) is reported then and not fatal."""
@@ -174,38 +168,6 @@ class Project:
         )
 
 
-class BackgroundProblems:
-    """Configuration problems worked out in a daemon thread: loading models, importing user
-    code and reaching databases take seconds that an xdist controller need not wait for before
-    it starts its workers (who redo none of it before their first test).
-
-    :meth:`result` waits for the thread. When the thread found a problem, or failed, the whole
-    validation runs again in the calling thread, whose answer is the one reported: user code
-    that cannot be imported outside the main thread (a module that installs a signal handler)
-    is not a configuration problem.
-    """
-
-    def __init__(self, problems: Callable[[], list[str]]) -> None:
-        self._problems = problems
-        self._found: list[str] | None = None
-        self._thread = threading.Thread(
-            target=self._run, name="mltestscore-config-check", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._found = self._problems()
-        except BaseException:  # redone in the main thread, which reports it
-            self._found = None
-
-    def result(self) -> list[str]:
-        self._thread.join()
-        if self._found == []:
-            return []
-        return self._problems()
-
-
 def distributes(config: pytest.Config) -> bool:
     """Whether this process is a pytest-xdist controller that hands the tests to workers."""
     opt = config.option
@@ -252,9 +214,9 @@ def load_project(config: pytest.Config) -> Project:
         )
         checks: tuple[BuiltinCheck, ...] = ()
         params: dict[str, dict[str, Any]] = {}
-        # Parameters naming user code are imported here in a serial run; an xdist controller
-        # validates them with the rest of the configuration while its workers start, and a
-        # worker leaves them to the controller (it imports them when a check runs).
+        # Parameters naming user code are imported here in a serial run; under xdist the first
+        # worker validates them with the rest of the configuration that takes imports, before it
+        # collects (the controller imports no user code; see ScoreSession)
         deferred: list[Callable[[], str | None]] | None = None
         if distributes(config) or hasattr(config, "workerinput"):
             deferred = []

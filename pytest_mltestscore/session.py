@@ -23,8 +23,11 @@ from .project import distributes
 from .state import PROFILE_PROPERTY, metrics_from_properties
 from .suite_only import plugin_work
 
+_PROBLEMS = ("config-problems", "the configuration's problems that take imports or connections")
+"""Where the first xdist worker stores them for the controller (see the session cache)."""
+
 if TYPE_CHECKING:
-    from .project import BackgroundProblems, Project
+    from .project import Project
     from .scoring import ScoreResult
     from .shared_cache import SharedCache
 
@@ -75,9 +78,9 @@ class ScoreSession:
 
                     release_unused()
             self._stop_on(problems)
-        self.checking: BackgroundProblems | None = None
-        if distributes(config):  # after the judges, who read the assets too
-            self.checking = project.problems_in_background()
+        elif project.assets.shared is not None:
+            self._check_for_the_controller(project.assets.shared)
+        self.checked = not distributes(config)  # an xdist controller: when a worker collected
         self.deselected = 0  # the suite's own tests left out (-k, -m, --lf, --deselect...)
         self.unmatched: set[str] | None = None  # map patterns no collected test matched
         self.reasons: dict[str, str] = {}  # nodeid -> why it was skipped
@@ -113,6 +116,36 @@ class ScoreSession:
                 check.prepare(context)
                 started = True
         return started
+
+    def _check_for_the_controller(self, shared: SharedCache) -> None:
+        """xdist worker: what takes imports or connections (loading the models, importing the
+        configured user code, reaching databases and endpoints) is checked here, in the main
+        thread of the first worker to get here, once per session, before it collects; the
+        others go on collecting meanwhile. The controller reads the answer when a worker has
+        collected (waiting for it if need be), before it hands out any test
+        (:meth:`pytest_xdist_node_collection_finished`). The models loaded stay loaded for this
+        worker's checks and fixtures; the controller imports none of it."""
+        try:
+            with plugin_work():
+                shared.compute_once(*_PROBLEMS, lambda: self.project.problems(quick=False))
+        except Exception:  # nothing stored: the controller checks itself
+            pass
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        """xdist controller: a worker has collected, so the configuration has been checked
+        (:meth:`_check_for_the_controller`); a problem stops the run before any test is handed
+        out, once, as a usage error. Should no worker have stored an answer, the controller
+        checks here itself."""
+        if self.checked:
+            return
+        self.checked = True
+        if self.shared is None:  # no worker was configured by this session
+            return
+        problems: list[str] = self.shared.get_or_compute(
+            *_PROBLEMS, lambda: self.project.problems(quick=False)
+        )
+        self._stop_on(problems)
 
     def _stop_on(self, problems: list[str]) -> None:
         if problems:
@@ -296,18 +329,20 @@ class ScoreSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         if self.is_worker:
             return (yield)
-        if self.checking is not None:  # xdist controller: before the workers run a test
-            checking, self.checking = self.checking, None
-            self._stop_on(checking.result())
         if session.config.option.collectonly:
             self.no_verdict = "no verdict under --collect-only (no test ran)"
             return (yield)
+        usage_error = False
         try:
             outcome = yield
             self.completed = True
             return outcome
+        except pytest.UsageError:  # the configuration cannot work (found under xdist): no score
+            usage_error = True
+            raise
         finally:
-            self._finish(session)
+            if not usage_error:
+                self._finish(session)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:

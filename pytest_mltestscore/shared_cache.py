@@ -52,28 +52,44 @@ class SharedCache:
 
         An exception from ``compute`` propagates and nothing is stored (the next process to
         ask computes, and raises, again: the same verdict as serially)."""
-        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        path = self.directory / f"{kind}-{digest}.pickle"
+        path = self._path(kind, key)
         with _locked(path.with_suffix(".lock")):
-            if path.is_file():
-                try:
-                    with path.open("rb") as fh:
-                        value: T = pickle.load(fh)  # this session wrote it
-                    return value
-                except (OSError, EOFError, pickle.UnpicklingError):
-                    pass  # unreadable: compute it again below
-            value = compute()
-            tmp: str | None = None
+            return self._read_or_compute(path, compute)
+
+    def compute_once(self, kind: str, key: str, compute: Callable[[], object]) -> None:
+        """Store ``compute()``'s value under ``key`` unless it is stored already or another
+        process is computing it now (then return at once: a reader waits for it with
+        :meth:`get_or_compute`)."""
+        path = self._path(kind, key)
+        with _locked(path.with_suffix(".lock"), wait=False) as held:
+            if held:
+                self._read_or_compute(path, compute)
+
+    def _path(self, kind: str, key: str) -> Path:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return self.directory / f"{kind}-{digest}.pickle"
+
+    def _read_or_compute(self, path: Path, compute: Callable[[], T]) -> T:
+        """Under the entry's lock: its stored value, else ``compute()``'s, stored."""
+        if path.is_file():
             try:
-                fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
-            except Exception:  # not picklable, or no room: the other workers compute it
-                if tmp is not None:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-            return value
+                with path.open("rb") as fh:
+                    value: T = pickle.load(fh)  # this session wrote it
+                return value
+            except (OSError, EOFError, pickle.UnpicklingError):
+                pass  # unreadable: compute it again below
+        value = compute()
+        tmp: str | None = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except Exception:  # not picklable, or no room: the other workers compute it
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        return value
 
 
 def file_digest(path: Path) -> str:
@@ -86,17 +102,22 @@ def file_digest(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _locked(lock: Path) -> Iterator[None]:
+def _locked(lock: Path, wait: bool = True) -> Iterator[bool]:
     """An exclusive lock on ``lock`` across processes (POSIX ``flock``; elsewhere none: two
-    workers may then both compute a value, with the same result)."""
+    workers may then both compute a value, with the same result). Yields whether it is held:
+    with ``wait=False`` and the lock held by another process, False at once."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
-        yield
+        yield True
         return
     with lock.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)

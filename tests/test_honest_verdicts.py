@@ -436,8 +436,8 @@ def test_configuration_that_cannot_work_stops_at_once_under_xdist(pytester):
     ids=["model-unreadable", "fit-import", "factory-import"],
 )
 def test_what_takes_imports_is_checked_while_xdist_workers_start(pytester, extra, message):
-    """Loading models and importing user code is checked while the workers start; a problem
-    still stops the run before any test, once, as a usage error."""
+    """Loading models and importing user code is checked by the first xdist worker, before it
+    collects; a problem still stops the run before any test, once, as a usage error."""
     p = _project(pytester, DATASETS + extra)
     (p.path / "broken.skops").write_bytes(b"not a zip archive at all" * 10)
     p.makepyfile(test_x="def test_x(): pass\n")
@@ -447,6 +447,43 @@ def test_what_takes_imports_is_checked_while_xdist_workers_start(pytester, extra
     assert "configuration that cannot work" in err and err.count(message) == 1, err
     assert "INTERNALERROR" not in err + out and "Traceback" not in err + out
     assert "passed" not in out and "test_x" not in out  # no test ran
+
+
+CONTROLLER_MODULES = """
+import json
+import sys
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):  # the xdist controller
+        heavy = ("sklearn", "skops", "penguin_verdicts")
+        with open("controller_modules.json", "w") as fh:
+            json.dump([m for m in heavy if m in sys.modules], fh)
+"""
+
+
+def test_under_xdist_a_worker_checks_what_takes_imports_and_the_controller_imports_none(
+    pytester,
+):
+    """The models load and the user code imports in a worker's main thread, once per session
+    (the other workers read its answer); the controller, which runs no test, imports neither
+    scikit-learn, skops nor the project's code, and the run goes on as serially."""
+    skops_io = pytest.importorskip("skops.io")
+    from sklearn.linear_model import LogisticRegression
+
+    p = _project(
+        pytester,
+        DATASETS
+        + '[tool.mltestscore.models.default]\npath = "model.skops"\n'
+        + '[tool.mltestscore.training]\nfit = "penguin_verdicts:fit_numpy"\n',
+    )
+    skops_io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), p.path / "model.skops")
+    p.makeconftest(CONTROLLER_MODULES)
+    p.makepyfile(test_x="def test_x(): pass\n")
+    result = p.runpytest_subprocess(ML_SCORE, "-n", "2", "-k", "test_x or data-5")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert result.parseoutcomes()["passed"] >= 1
+    assert json.loads((p.path / "controller_modules.json").read_text()) == []
 
 
 SIGNALS = """
@@ -468,8 +505,8 @@ def make(C=1.0):
 
 
 def test_user_code_that_imports_only_in_the_main_thread_is_not_a_problem_under_xdist(pytester):
-    """The controller's background check imports user code in a thread; a module that cannot
-    be imported there (it installs a signal handler) is checked again in the main thread."""
+    """User code that can only be imported in the main thread (it installs a signal handler) is
+    imported by the worker that checks the configuration, in its main thread."""
     p = _project(
         pytester,
         DATASETS
