@@ -1,4 +1,5 @@
-"""Work shared by the processes of one session: dataset frames and profiles computed once.
+"""Work shared by the processes of one session: dataset frames and profiles, and the check of
+the configuration that takes imports, computed once.
 
 Under pytest-xdist every worker is its own interpreter with its own
 :class:`~pytest_mltestscore.assets.Assets`. The controller makes one private directory per
