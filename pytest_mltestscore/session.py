@@ -65,9 +65,10 @@ class ScoreSession:
         # the judges start measuring first: coverage.py's start costs more the more modules
         # are loaded, and loading the models below would add scikit-learn's
         self.judges = SessionJudges(config, project, measure=not distributes(config))
-        # the configuration is checked at start; an xdist controller checks it while its
-        # workers start, and stops the run before their first test (see pytest_runtestloop)
         self.prepared_early = self._prepare_early()
+        # the configuration is checked at start: serially here, all of it; an xdist controller
+        # checks here what the file system answers, and the first worker the rest (see
+        # _check_for_the_controller), before any test
         if not self.is_worker:
             with plugin_work():
                 problems = project.problems(slow=not distributes(config))
